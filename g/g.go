@@ -1,0 +1,13 @@
+// Package g is the short facade of baton: g.Server() for the server of a
+// name, g.Wait() to block until every server has stopped.
+package g
+
+import "github.com/baton-go/baton"
+
+// Server returns the server with the given name, creating it on first use;
+// no name means "default". The same name always yields the same server. It
+// is safe for concurrent use. See baton.GetServer.
+func Server(name ...string) *baton.Server { return baton.GetServer(name...) }
+
+// Wait blocks until every started server has shut down. See baton.Wait.
+func Wait() { baton.Wait() }

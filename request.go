@@ -1,0 +1,504 @@
+package baton
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// Request is the request a HandlerFunc receives. It embeds *http.Request,
+// so every standard field and method is there, and adds typed parameter
+// access, body parsing and the middleware chain.
+//
+// NOTE: a Request is recycled once its handler chain returns. Do not keep
+// it, or its Response, in a goroutine that outlives the handler; copy what
+// such a goroutine needs.
+type Request struct {
+	*http.Request
+
+	// Response is the buffered response to this request.
+	Response *Response
+	// Server is the server serving the request.
+	Server *Server
+	// Middleware runs the rest of the handler chain: r.Middleware.Next().
+	Middleware Middleware
+
+	params     httprouter.Params
+	query      url.Values
+	body       map[string]any
+	bodyErr    error
+	bodyRead   bool
+	exited     bool
+	panicStack []byte
+	resp       Response
+}
+
+// Middleware is the position of a request in its handler chain.
+type Middleware struct {
+	r     *Request
+	chain []HandlerFunc
+	index int
+}
+
+// Next runs the next handler of the chain and returns when it has
+// returned. A middleware that does not call Next ends the chain there.
+func (m *Middleware) Next() {
+	if m.index >= len(m.chain) || m.r.exited {
+		return
+	}
+	h := m.chain[m.index]
+	m.index++
+	m.r.call(h)
+}
+
+// exitSignal is the panic value Exit uses to unwind a handler.
+type exitSignal struct{}
+
+// call runs h, turning Exit's unwinding into a stop of the chain and
+// keeping the stack of a real panic for the log.
+func (r *Request) call(h HandlerFunc) {
+	defer func() {
+		if p := recover(); p != nil {
+			if _, ok := p.(exitSignal); ok {
+				r.exited = true
+				return
+			}
+			if r.panicStack == nil {
+				r.panicStack = debug.Stack()
+			}
+			panic(p)
+		}
+	}()
+	h(r)
+}
+
+// Exit stops the handler chain: the current handler returns at once, no
+// handler after it runs, and middleware before it resume after their Next.
+func (r *Request) Exit() {
+	panic(exitSignal{})
+}
+
+// IsExited reports whether Exit was called.
+func (r *Request) IsExited() bool { return r.exited }
+
+var requestPool = sync.Pool{New: func() any {
+	r := new(Request)
+	r.Response = &r.resp
+	r.resp.req = r
+	r.Middleware.r = r
+	return r
+}}
+
+// handle serves one request with the chain of rt.
+func (s *Server) handle(w http.ResponseWriter, req *http.Request, ps httprouter.Params, rt *route) {
+	var start time.Time
+	logOn := s.access.Load()
+	if logOn {
+		start = time.Now()
+	}
+	r := requestPool.Get().(*Request)
+	r.Request = req
+	r.Server = s
+	r.params = ps
+	r.Middleware.chain = rt.chain
+	r.resp.w = w
+	if s.limitBody(r) {
+		r.run()
+	}
+	r.resp.finish()
+	if logOn {
+		s.logAccess(r, start)
+	}
+	r.reset()
+	requestPool.Put(r)
+}
+
+// limitBody applies the body size limit; it answers 413 and returns false
+// for a body declared too large.
+func (s *Server) limitBody(r *Request) bool {
+	limit := s.bodyMax.Load()
+	req := r.Request
+	if limit <= 0 || req.Body == nil || req.Body == http.NoBody {
+		return true
+	}
+	if req.ContentLength > limit {
+		r.resp.Header().Set("Connection", "close")
+		r.resp.WriteStatus(http.StatusRequestEntityTooLarge)
+		return false
+	}
+	req.Body = http.MaxBytesReader(r.resp.w, req.Body, limit)
+	return true
+}
+
+func (r *Request) run() {
+	defer func() {
+		if p := recover(); p != nil {
+			r.Server.recovered(r, p)
+		}
+	}()
+	r.Middleware.Next()
+}
+
+func (r *Request) reset() {
+	r.resp.reset()
+	*r = Request{Response: r.Response, Middleware: Middleware{r: r}, resp: r.resp}
+}
+
+// recovered turns a handler panic into a 500 and a log line with the stack.
+func (s *Server) recovered(r *Request, p any) {
+	if p == http.ErrAbortHandler {
+		r.resp.abort = true
+		return
+	}
+	stack := r.panicStack
+	if stack == nil {
+		stack = debug.Stack()
+	}
+	s.logger.Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
+		"pid", s.pid, "stack", string(stack))
+	r.resp.fail(http.StatusInternalServerError)
+}
+
+// Param returns the path parameter key, or "" if the route has none of that
+// name.
+func (r *Request) Param(key string) string { return r.params.ByName(key) }
+
+// Query returns the first query-string value for key, or "".
+func (r *Request) Query(key string) string {
+	if r.query == nil {
+		r.query = r.URL.Query()
+	}
+	return r.query.Get(key)
+}
+
+// Get returns the value of key from, in order of precedence, the path
+// parameters, the query string, and the body (a url-encoded or multipart
+// form, or a JSON object). It returns "" if no source has it. JSON values
+// that are not strings are returned in their JSON form.
+func (r *Request) Get(key string) string {
+	if v, ok := r.lookup(key); ok {
+		switch x := v.(type) {
+		case string:
+			return x
+		case nil:
+			return ""
+		default:
+			b, _ := json.Marshal(x)
+			return string(b)
+		}
+	}
+	return ""
+}
+
+// lookup finds key in the sources Get reads.
+func (r *Request) lookup(key string) (any, bool) {
+	for _, p := range r.params {
+		if p.Key == key {
+			return p.Value, true
+		}
+	}
+	if r.URL.RawQuery != "" {
+		if r.query == nil {
+			r.query = r.URL.Query()
+		}
+		if vs, ok := r.query[key]; ok && len(vs) > 0 {
+			return vs[0], true
+		}
+	}
+	if r.readBody() == nil && r.body != nil {
+		v, ok := r.body[key]
+		return v, ok
+	}
+	return nil, false
+}
+
+// GetInt returns Get(key) as an int, or def (0 if not given) when it is
+// missing or not an integer.
+func (r *Request) GetInt(key string, def ...int) int {
+	n, err := strconv.Atoi(strings.TrimSpace(r.Get(key)))
+	if err != nil {
+		if len(def) > 0 {
+			return def[0]
+		}
+		return 0
+	}
+	return n
+}
+
+// GetBool returns Get(key) as a bool: "1", "t", "true", "on" and "yes"
+// (any case) are true, everything else false.
+func (r *Request) GetBool(key string) bool {
+	switch strings.ToLower(strings.TrimSpace(r.Get(key))) {
+	case "1", "t", "true", "on", "yes", "y":
+		return true
+	}
+	return false
+}
+
+// Context returns the request's context, which is cancelled when the
+// client goes away.
+func (r *Request) Context() context.Context { return r.Request.Context() }
+
+// isJSON reports whether the request declares a JSON body.
+func (r *Request) isJSON() bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// readBody parses the body once: a JSON object, or a form.
+func (r *Request) readBody() error {
+	if r.bodyRead {
+		return r.bodyErr
+	}
+	r.bodyRead = true
+	req := r.Request
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	if r.isJSON() {
+		data, err := io.ReadAll(req.Body)
+		if err != nil {
+			r.bodyErr = bodyError(err)
+			return r.bodyErr
+		}
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		if len(bytes.TrimSpace(data)) == 0 {
+			return nil
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			r.bodyErr = jsonError(err)
+			return r.bodyErr
+		}
+		r.body = m
+		return nil
+	}
+	var err error
+	if strings.HasPrefix(req.Header.Get("Content-Type"), "multipart/") {
+		err = req.ParseMultipartForm(32 << 20)
+	} else {
+		err = req.ParseForm()
+	}
+	if err != nil {
+		r.bodyErr = bodyError(err)
+		return r.bodyErr
+	}
+	if len(req.PostForm) > 0 {
+		r.body = make(map[string]any, len(req.PostForm))
+		for k, vs := range req.PostForm {
+			if len(vs) > 0 {
+				r.body[k] = vs[0]
+			}
+		}
+	}
+	return nil
+}
+
+// HTTPError is an error with the HTTP status it should be answered with.
+// Parse returns it; Response.WriteError answers with its status and message.
+type HTTPError struct {
+	Status  int    // HTTP status code
+	Message string // safe to show to the client
+	Err     error  // the cause, for the log
+}
+
+// Error implements error.
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("baton: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+}
+
+// StatusCode returns the HTTP status.
+func (e *HTTPError) StatusCode() int { return e.Status }
+
+// Unwrap returns the cause.
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &HTTPError{Status: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("request body larger than %d bytes", mbe.Limit), Err: err}
+	}
+	return &HTTPError{Status: http.StatusBadRequest, Message: "cannot read request body: " + err.Error(), Err: err}
+}
+
+func jsonError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return &HTTPError{Status: http.StatusBadRequest, Message: fmt.Sprintf("malformed JSON at offset %d: %v", se.Offset, se), Err: err}
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return &HTTPError{Status: http.StatusBadRequest, Message: fmt.Sprintf("JSON body: want an object, got %s", te.Value), Err: err}
+		}
+		return &HTTPError{Status: http.StatusBadRequest, Message: fmt.Sprintf("field %q: want %s, got JSON %s", field, te.Type, te.Value), Err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return &HTTPError{Status: http.StatusBadRequest, Message: "malformed JSON: unexpected end of input", Err: err}
+	}
+	if be := bodyError(err); be.(*HTTPError).Status == http.StatusRequestEntityTooLarge {
+		return be
+	}
+	return &HTTPError{Status: http.StatusBadRequest, Message: "malformed JSON: " + err.Error(), Err: err}
+}
+
+// Parse fills the struct pointed to by v from the request: first the JSON
+// body (if the request has one), then form values, query values and path
+// parameters, matched to fields by their json tag (or name), each source
+// overriding the one before. A malformed body or a value that does not fit
+// its field returns an *HTTPError with status 400 (413 for a body over the
+// limit) whose message names the field.
+func (r *Request) Parse(v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("baton: Parse needs a non-nil pointer to a struct, got %T", v)
+	}
+	req := r.Request
+	if r.isJSON() && req.Body != nil && req.Body != http.NoBody {
+		data, err := io.ReadAll(req.Body)
+		if err != nil {
+			return bodyError(err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		if len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, v); err != nil {
+				return jsonError(err)
+			}
+		}
+	} else if err := r.readBody(); err != nil {
+		return err
+	}
+	var sources []url.Values
+	if !r.isJSON() && len(req.PostForm) > 0 {
+		sources = append(sources, req.PostForm)
+	}
+	if req.URL.RawQuery != "" {
+		if r.query == nil {
+			r.query = req.URL.Query()
+		}
+		sources = append(sources, r.query)
+	}
+	if len(r.params) > 0 {
+		pv := make(url.Values, len(r.params))
+		for _, p := range r.params {
+			pv[p.Key] = []string{p.Value}
+		}
+		sources = append(sources, pv)
+	}
+	return fillStruct(rv.Elem(), sources)
+}
+
+// fillStruct sets the fields of sv from string sources, later sources
+// winning.
+func fillStruct(sv reflect.Value, sources []url.Values) error {
+	st := sv.Type()
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name := f.Name
+		if tag, ok := f.Tag.Lookup("json"); ok {
+			n, _, _ := strings.Cut(tag, ",")
+			if n == "-" {
+				continue
+			}
+			if n != "" {
+				name = n
+			}
+		}
+		var vals []string
+		for _, src := range sources {
+			if vs, ok := src[name]; ok {
+				vals = vs
+			}
+		}
+		if vals == nil {
+			continue
+		}
+		if err := setField(sv.Field(i), vals); err != nil {
+			return &HTTPError{Status: http.StatusBadRequest, Message: fmt.Sprintf("field %q: %v", name, err), Err: err}
+		}
+	}
+	return nil
+}
+
+func setField(fv reflect.Value, vals []string) error {
+	if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8 {
+		s := reflect.MakeSlice(fv.Type(), len(vals), len(vals))
+		for i, v := range vals {
+			if err := setScalar(s.Index(i), v); err != nil {
+				return err
+			}
+		}
+		fv.Set(s)
+		return nil
+	}
+	return setScalar(fv, vals[0])
+}
+
+func setScalar(fv reflect.Value, s string) error {
+	if fv.Kind() == reflect.Pointer {
+		p := reflect.New(fv.Type().Elem())
+		if err := setScalar(p.Elem(), s); err != nil {
+			return err
+		}
+		fv.Set(p)
+		return nil
+	}
+	switch fv.Kind() {
+	case reflect.String:
+		fv.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", s)
+		}
+		fv.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, fv.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("%q is not an integer of %d bits", s, fv.Type().Bits())
+		}
+		fv.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, fv.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("%q is not an unsigned integer of %d bits", s, fv.Type().Bits())
+		}
+		fv.SetUint(n)
+	case reflect.Float32, reflect.Float64:
+		n, err := strconv.ParseFloat(strings.TrimSpace(s), fv.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("%q is not a number", s)
+		}
+		fv.SetFloat(n)
+	default:
+		// Structs, maps and the like take a JSON text.
+		if err := json.Unmarshal([]byte(s), fv.Addr().Interface()); err != nil {
+			return fmt.Errorf("%q does not fit %s", s, fv.Type())
+		}
+	}
+	return nil
+}

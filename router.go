@@ -1,0 +1,460 @@
+package baton
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// HandlerFunc handles a request. It serves as both handler and middleware:
+// a middleware calls r.Middleware.Next() to run the rest of the chain, and
+// its code after Next runs once the handler has returned.
+type HandlerFunc func(r *Request)
+
+// allMethods are the methods a pattern without a method prefix answers.
+var allMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace,
+}
+
+// route is one registration: a pattern bound to a handler in a group.
+type route struct {
+	pattern string // as the user wrote it, with the group prefix
+	path    string // in httprouter's syntax
+	methods []string
+	site    string // file:line of the registration
+	group   *RouterGroup
+	handler HandlerFunc
+	chain   []HandlerFunc // middleware then handler, built by compile
+}
+
+// router binds routes to an httprouter tree and builds middleware chains.
+type router struct {
+	s        *Server
+	mu       sync.Mutex
+	hr       *httprouter.Router
+	root     *RouterGroup
+	routes   []*route
+	byMethod map[string]map[string]*route // method -> httprouter path -> route
+	compiled atomic.Bool
+
+	notFound  *route // chain for unmatched requests: static files, then 404
+	notAllow  *route // chain for 405
+	notFoundH http.Handler
+}
+
+func newRouter(s *Server) *router {
+	rt := &router{s: s, hr: httprouter.New(), byMethod: make(map[string]map[string]*route)}
+	rt.root = &RouterGroup{s: s}
+	rt.notFound = &route{pattern: "(not found)", group: rt.root, handler: serveNotFound}
+	rt.notAllow = &route{pattern: "(method not allowed)", group: rt.root, handler: func(r *Request) {
+		r.Response.WriteStatus(http.StatusMethodNotAllowed)
+	}}
+	rt.hr.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.handle(w, req, nil, rt.notFound)
+	})
+	rt.hr.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.handle(w, req, nil, rt.notAllow)
+	})
+	return rt
+}
+
+func serveNotFound(r *Request) {
+	if st := r.Server.static.Load(); st != nil && st.serve(r) {
+		return
+	}
+	r.Response.WriteStatus(http.StatusNotFound)
+}
+
+// compile builds every route's chain from the middleware of its groups.
+// Routes registered later are compiled as they are registered.
+func (rt *router) compile() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, r := range rt.routes {
+		r.chain = r.group.chain(r.handler)
+	}
+	rt.notFound.chain = rt.root.chain(rt.notFound.handler)
+	rt.notAllow.chain = rt.root.chain(rt.notAllow.handler)
+	rt.compiled.Store(true)
+}
+
+// ServeHTTP dispatches the request to the route its method and path match,
+// runs the middleware chain, and writes the buffered response. It makes
+// *Server an http.Handler, usable with httptest or mounted anywhere.
+func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if !s.router.compiled.Load() {
+		s.router.compile()
+	}
+	s.router.hr.ServeHTTP(w, req)
+}
+
+// RouterGroup is a set of routes sharing a path prefix and middleware.
+// Groups nest; a group's middleware runs after its parent's. A RouterGroup
+// is configured during registration, before the server starts.
+type RouterGroup struct {
+	s      *Server
+	parent *RouterGroup
+	prefix string
+	mw     []HandlerFunc
+}
+
+// chain returns the middleware of g and its ancestors, outermost first,
+// followed by h.
+func (g *RouterGroup) chain(h HandlerFunc) []HandlerFunc {
+	var groups []*RouterGroup
+	for x := g; x != nil; x = x.parent {
+		groups = append(groups, x)
+	}
+	var c []HandlerFunc
+	for i := len(groups) - 1; i >= 0; i-- {
+		c = append(c, groups[i].mw...)
+	}
+	return append(c, h)
+}
+
+// Use adds middleware to the group: native HandlerFuncs that call
+// r.Middleware.Next(), or standard ones converted by WrapMiddleware. It
+// applies to every route of the group, registered before or after.
+func (g *RouterGroup) Use(mw ...HandlerFunc) {
+	g.s.router.mu.Lock()
+	defer g.s.router.mu.Unlock()
+	if g.s.router.compiled.Load() {
+		panic(fmt.Sprintf("baton: Use at %s after the server started serving", callSite()))
+	}
+	g.mw = append(g.mw, mw...)
+}
+
+// Group creates a sub-group with the given path prefix, calls f with it if f
+// is not nil, and returns it.
+func (g *RouterGroup) Group(prefix string, f func(*RouterGroup)) *RouterGroup {
+	p := ""
+	if prefix != "" && prefix != "/" {
+		methods, path, err := parsePattern(prefix)
+		if err != nil || methods != nil {
+			if err == nil {
+				err = fmt.Errorf("a group prefix takes no method")
+			}
+			panic(&RouteError{Pattern: prefix, Site: callSite(), Reason: err.Error()})
+		}
+		p = strings.TrimSuffix(path, "/")
+	}
+	sub := &RouterGroup{s: g.s, parent: g, prefix: joinPath(g.prefix, p)}
+	if f != nil {
+		f(sub)
+	}
+	return sub
+}
+
+// BindHandler registers h for pattern, relative to the group's prefix. A
+// pattern is an optional method list and a path: "/user/:id", "/user/{id}",
+// "GET:/static/*path", "GET,POST:/form". Without a method it answers every
+// method; GET also answers HEAD. A pattern that conflicts with one already
+// registered panics, naming both patterns and where each was registered.
+func (g *RouterGroup) BindHandler(pattern string, h HandlerFunc) {
+	if err := g.s.router.register(g, pattern, h, callSite()); err != nil {
+		panic(err)
+	}
+}
+
+// Handle registers a standard http.Handler for pattern. Path parameters are
+// available to it through (*http.Request).PathValue.
+func (g *RouterGroup) Handle(pattern string, h http.Handler) {
+	if err := g.s.router.register(g, pattern, stdHandler(h), callSite()); err != nil {
+		panic(err)
+	}
+}
+
+func stdHandler(h http.Handler) HandlerFunc {
+	return func(r *Request) {
+		for _, p := range r.params {
+			r.Request.SetPathValue(p.Key, p.Value)
+		}
+		h.ServeHTTP(r.Response.Writer(), r.Request)
+	}
+}
+
+// BindHandler registers h on the server's root group; see
+// RouterGroup.BindHandler.
+func (s *Server) BindHandler(pattern string, h HandlerFunc) {
+	if err := s.router.register(s.router.root, pattern, h, callSite()); err != nil {
+		panic(err)
+	}
+}
+
+// Handle registers a standard http.Handler on the server's root group; see
+// RouterGroup.Handle.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	if err := s.router.register(s.router.root, pattern, stdHandler(h), callSite()); err != nil {
+		panic(err)
+	}
+}
+
+// Use adds middleware that runs for every request of the server, including
+// those no route matches.
+func (s *Server) Use(mw ...HandlerFunc) { s.router.root.Use(mw...) }
+
+// Group creates a route group with the given prefix on the server; see
+// RouterGroup.Group.
+func (s *Server) Group(prefix string, f func(*RouterGroup)) *RouterGroup {
+	return s.router.root.Group(prefix, f)
+}
+
+// RouteError describes a registration that cannot be accepted. BindHandler
+// and Handle panic with it; it names both patterns of a conflict and where
+// each was registered.
+type RouteError struct {
+	Pattern  string // the pattern being registered
+	Site     string // file:line of its registration
+	Existing string // the pattern it conflicts with, if any
+	ExSite   string // file:line of that registration
+	Reason   string
+}
+
+// Error implements error.
+func (e *RouteError) Error() string {
+	if e.Existing == "" {
+		return fmt.Sprintf("baton: route %q (%s): %s", e.Pattern, e.Site, e.Reason)
+	}
+	return fmt.Sprintf("baton: route %q (%s) conflicts with %q (%s): %s",
+		e.Pattern, e.Site, e.Existing, e.ExSite, e.Reason)
+}
+
+// parsePattern splits "GET,POST:/a/{b}" into methods and an httprouter
+// path. It reports an error for an unknown method, a path not starting with
+// "/", or a malformed {name}.
+func parsePattern(pattern string) (methods []string, path string, err error) {
+	path = pattern
+	if i := strings.Index(pattern, ":/"); i > 0 && !strings.Contains(pattern[:i], "/") {
+		for _, m := range strings.Split(pattern[:i], ",") {
+			m = strings.ToUpper(strings.TrimSpace(m))
+			if m == "" || strings.IndexFunc(m, func(c rune) bool { return c < 'A' || c > 'Z' }) >= 0 {
+				return nil, "", fmt.Errorf("invalid method %q", m)
+			}
+			if m == "ALL" {
+				methods = nil
+				break
+			}
+			methods = append(methods, m)
+		}
+		path = pattern[i+1:]
+	}
+	if path == "" || path[0] != '/' {
+		return nil, "", fmt.Errorf("path must begin with '/'")
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch c {
+		case '{':
+			end := strings.IndexByte(path[i:], '}')
+			if end < 0 {
+				return nil, "", fmt.Errorf("unclosed '{' at offset %d", i)
+			}
+			name := path[i+1 : i+end]
+			if name == "" || strings.ContainsAny(name, "{/:*") {
+				return nil, "", fmt.Errorf("invalid parameter name %q", name)
+			}
+			if i > 0 && path[i-1] != '/' {
+				return nil, "", fmt.Errorf("parameter {%s} must follow '/'", name)
+			}
+			if n := i + end + 1; n < len(path) && path[n] != '/' {
+				return nil, "", fmt.Errorf("parameter {%s} must end its segment", name)
+			}
+			b.WriteByte(':')
+			b.WriteString(name)
+			i += end
+		case '}':
+			return nil, "", fmt.Errorf("unmatched '}' at offset %d", i)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return methods, b.String(), nil
+}
+
+// shape returns the path with parameter names erased, so that "/u/:id" and
+// "/u/:name" compare equal.
+func shape(path string) string {
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		b.WriteByte(c)
+		if c == ':' || c == '*' {
+			for i+1 < len(path) && path[i+1] != '/' {
+				i++
+			}
+		}
+	}
+	return b.String()
+}
+
+// register is the error-returning core of BindHandler and Handle.
+func (rt *router) register(g *RouterGroup, pattern string, h HandlerFunc, site string) error {
+	if h == nil {
+		return &RouteError{Pattern: pattern, Site: site, Reason: "nil handler"}
+	}
+	methods, path, err := parsePattern(pattern)
+	if err != nil {
+		return &RouteError{Pattern: pattern, Site: site, Reason: err.Error()}
+	}
+	full := joinPath(g.prefix, path)
+	shown := full
+	if len(methods) > 0 {
+		shown = strings.Join(methods, ",") + ":" + full
+	}
+	r := &route{pattern: shown, path: full, methods: methods, site: site, group: g, handler: h}
+	targets := methods
+	if len(targets) == 0 {
+		targets = allMethods
+	}
+	implicitHead := false
+	if len(methods) > 0 && contains(methods, http.MethodGet) && !contains(methods, http.MethodHead) {
+		targets = append(append([]string(nil), targets...), http.MethodHead)
+		implicitHead = true
+	}
+
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	// Check every method first so that a failed registration leaves the
+	// router as it was.
+	for _, m := range targets {
+		if implicitHead && m == http.MethodHead {
+			if old := rt.byMethod[m][shape(full)]; old != nil {
+				continue // an explicit HEAD route wins over the implicit one
+			}
+		}
+		if err := rt.check(m, r); err != nil {
+			return err
+		}
+	}
+	handle := func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+		rt.s.handle(w, req, ps, r)
+	}
+	for _, m := range targets {
+		if implicitHead && m == http.MethodHead && rt.byMethod[m][shape(full)] != nil {
+			continue
+		}
+		rt.hr.Handle(m, full, handle)
+		if rt.byMethod[m] == nil {
+			rt.byMethod[m] = make(map[string]*route)
+		}
+		rt.byMethod[m][shape(full)] = r
+	}
+	if rt.compiled.Load() {
+		r.chain = g.chain(h)
+	}
+	rt.routes = append(rt.routes, r)
+	return nil
+}
+
+// check reports whether r can join the method's tree. httprouter panics on
+// conflicts without naming the other pattern, so the conflict is tried on a
+// scratch tree against each existing route to find it.
+func (rt *router) check(method string, r *route) error {
+	if old := rt.byMethod[method][shape(r.path)]; old != nil {
+		reason := "both match the same paths"
+		if old.path != r.path {
+			reason = "same path with different parameter names"
+		}
+		return &RouteError{Pattern: r.pattern, Site: r.site, Existing: old.pattern, ExSite: old.site,
+			Reason: reason + " for " + method}
+	}
+	if msg := tryAdd(nil, r.path); msg != "" {
+		return &RouteError{Pattern: r.pattern, Site: r.site, Reason: msg}
+	}
+	paths := make([]string, 0, len(rt.byMethod[method]))
+	for _, old := range rt.byMethod[method] {
+		paths = append(paths, old.path)
+	}
+	msg := tryAdd(paths, r.path)
+	if msg == "" {
+		return nil
+	}
+	for _, old := range rt.byMethod[method] {
+		if m := tryAdd([]string{old.path}, r.path); m != "" {
+			return &RouteError{Pattern: r.pattern, Site: r.site, Existing: old.pattern, ExSite: old.site,
+				Reason: explain(m)}
+		}
+	}
+	return &RouteError{Pattern: r.pattern, Site: r.site, Reason: "conflicts with the routes registered for " + method + ": " + explain(msg)}
+}
+
+// tryAdd registers existing then path on a scratch httprouter and returns
+// the panic message, if any.
+func tryAdd(existing []string, path string) (msg string) {
+	hr := httprouter.New()
+	nop := func(http.ResponseWriter, *http.Request, httprouter.Params) {}
+	for _, p := range existing {
+		hr.Handle(http.MethodGet, p, nop)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			msg = fmt.Sprint(p)
+		}
+	}()
+	hr.Handle(http.MethodGet, path, nop)
+	return ""
+}
+
+// explain turns httprouter's message into one that says what cannot be
+// held together.
+func explain(msg string) string {
+	if strings.Contains(msg, "conflicts with existing") || strings.Contains(msg, "in new path") {
+		return "httprouter cannot hold a static segment and a parameter (or two parameters of different names) " +
+			"at the same position of one path: rename one route or move it under another prefix (" + msg + ")"
+	}
+	return msg
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func joinPath(prefix, path string) string {
+	if prefix == "" {
+		return path
+	}
+	if path == "" || path == "/" {
+		if strings.HasSuffix(path, "/") && !strings.HasSuffix(prefix, "/") {
+			return prefix + "/"
+		}
+		return prefix
+	}
+	return strings.TrimSuffix(prefix, "/") + "/" + strings.TrimPrefix(path, "/")
+}
+
+// pkgDir is the directory of this package's source, to skip its frames when
+// naming the caller of a registration.
+var pkgDir = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}()
+
+// callSite returns file:line of the first caller outside this package's
+// non-test files.
+func callSite() string {
+	var pcs [16]uintptr
+	n := runtime.Callers(2, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if filepath.Dir(f.File) != pkgDir || strings.HasSuffix(f.File, "_test.go") {
+			return filepath.Base(f.File) + ":" + fmt.Sprint(f.Line)
+		}
+		if !more {
+			return "unknown"
+		}
+	}
+}

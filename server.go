@@ -1,0 +1,653 @@
+package baton
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for ServerConfig fields left at their zero value.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxBodySize       = 8 << 20
+	DefaultDrainTimeout      = 30 * time.Second
+	DefaultReadyTimeout      = 30 * time.Second
+	DefaultIdleGrace         = 3 * time.Second
+	DefaultServerName        = "default"
+)
+
+// Sentinel errors returned by the server. Callers compare with errors.Is.
+var (
+	// ErrNoAddress is returned by Start when a server has nothing to listen on.
+	ErrNoAddress = errors.New("baton: no address to listen on (use SetPort or SetAddr)")
+	// ErrServerStarted is returned by Start on a server that was already started.
+	ErrServerStarted = errors.New("baton: server already started")
+	// ErrServerClosed is returned by Start on a server that has been shut down.
+	ErrServerClosed = errors.New("baton: server closed")
+	// ErrNoMaster is returned by Reload and Restart when the process runs
+	// without a master (graceful mode off, or under go test).
+	ErrNoMaster = errors.New("baton: no master process (graceful mode is off)")
+	// ErrReloadNotSupported is returned by Reload on platforms without the
+	// master/worker process model when a restart cannot be arranged either.
+	ErrReloadNotSupported = errors.New("baton: reload not supported on this platform")
+)
+
+// ServerConfig holds every setting of a Server. The zero value is useful:
+// each field documents what a zero means. The SetXxx methods of Server are
+// thin setters over this struct.
+type ServerConfig struct {
+	// Addr lists the plain HTTP addresses, such as ":8199" or "127.0.0.1:0".
+	Addr []string
+	// HTTPSAddr lists the HTTPS addresses. They are served only when
+	// HTTPSCertFile and HTTPSKeyFile are set.
+	HTTPSAddr []string
+	// HTTPSCertFile and HTTPSKeyFile name the PEM certificate and key. They are
+	// read at Start, so every new worker of a reload reads them afresh.
+	HTTPSCertFile, HTTPSKeyFile string
+
+	// ServerRoot is the directory static files are served from when no route
+	// matches. If empty, no static files are served.
+	ServerRoot string
+	// IndexFiles are tried, in order, for a request naming a directory.
+	// If nil, "index.html" is used.
+	IndexFiles []string
+	// DirectoryListing enables listing a directory that has no index file.
+	// If false, such a request gets 403.
+	DirectoryListing bool
+
+	// ReadHeaderTimeout bounds the time to read request headers, which cuts
+	// off slowloris clients. If zero, DefaultReadHeaderTimeout is used.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the time to read a whole request. If zero,
+	// DefaultReadTimeout is used; a negative value means no limit.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time to write a response. If zero there is no
+	// limit, so that streams and downloads are not cut.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection may stay idle. If
+	// zero, DefaultIdleTimeout is used.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the size of request headers. If zero,
+	// DefaultMaxHeaderBytes is used.
+	MaxHeaderBytes int
+	// MaxBodySize bounds the size of a request body; a larger body gets 413.
+	// If zero, DefaultMaxBodySize is used; a negative value means no limit.
+	MaxBodySize int64
+
+	// DrainTimeout bounds a graceful shutdown or the drain of an old worker:
+	// connections still open at its end are closed. If zero,
+	// DefaultDrainTimeout is used.
+	DrainTimeout time.Duration
+	// ReadyTimeout bounds how long the master waits for a new worker to
+	// report ready during a reload. If zero, DefaultReadyTimeout is used.
+	ReadyTimeout time.Duration
+	// IdleGrace is how long a keep-alive connection must stay idle during a
+	// drain before it is closed: a client that sends within it is answered
+	// (with Connection: close) rather than cut. If zero, DefaultIdleGrace is used.
+	IdleGrace time.Duration
+
+	// Logger receives the error log and, unless AccessLogDisabled, one line
+	// per request. If nil, a text logger on stderr is used.
+	Logger *slog.Logger
+	// AccessLogDisabled turns the access log off.
+	AccessLogDisabled bool
+
+	// OnListen, if set, is called with each bound address once the server
+	// accepts on it; tests on port 0 use it to learn the port.
+	OnListen func(network string, addr net.Addr)
+}
+
+// Server is a named HTTP and HTTPS server with routing, middleware, static
+// files and graceful shutdown. Get one with GetServer (or g.Server in the
+// facade) and configure it before Start; configuration after Start has no
+// effect on listeners already open.
+//
+// Goroutine safety: route registration and configuration are meant to
+// happen before Start and are guarded by a mutex; ServeHTTP is safe for
+// concurrent use. A Server may not be started again after Shutdown.
+type Server struct {
+	name string
+
+	mu      sync.Mutex
+	cfg     ServerConfig
+	state   serverState
+	httpSrv *http.Server
+	lns     []*listener
+	serveWG sync.WaitGroup
+	done    chan struct{} // closed once the server has fully stopped
+	stopErr error
+
+	router   *router
+	logger   *slog.Logger
+	pid      int
+	access   atomic.Bool // access log on
+	bodyMax  atomic.Int64
+	static   atomic.Pointer[staticFS]
+	conns    connTracker
+	draining atomic.Bool
+	drainCh  chan struct{} // closed when a drain starts
+	drainMu  sync.Mutex
+	onDrain  []func()
+	tlsCert  atomic.Pointer[tls.Certificate]
+}
+
+type serverState int
+
+const (
+	stateNew serverState = iota
+	stateRunning
+	stateStopped
+)
+
+var _ http.Handler = (*Server)(nil)
+
+// registry holds the named servers. It is the only package-level mutable
+// state besides the process model's worker handle.
+var registry struct {
+	sync.Mutex
+	servers map[string]*Server
+	order   []*Server
+}
+
+// GetServer returns the server with the given name, creating it on first
+// use; no name means DefaultServerName. The same name always yields the same
+// *Server. It is safe for concurrent use.
+//
+// The first call of GetServer or New in a program is where the process
+// model takes over: unless graceful mode is off, the program becomes the
+// master there, and the code after the call runs only in workers.
+func GetServer(name ...string) *Server {
+	initProcess()
+	n := DefaultServerName
+	if len(name) > 0 && name[0] != "" {
+		n = name[0]
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if s, ok := registry.servers[n]; ok {
+		return s
+	}
+	if registry.servers == nil {
+		registry.servers = make(map[string]*Server)
+	}
+	s := newServer(n)
+	registry.servers[n] = s
+	registry.order = append(registry.order, s)
+	return s
+}
+
+// New returns a server that is not in the registry: Wait does not wait for
+// it and Reload does not hand it listeners unless it is started. It suits an
+// application that mounts the server as an http.Handler elsewhere.
+func New() *Server {
+	initProcess()
+	return newServer("")
+}
+
+func newServer(name string) *Server {
+	s := &Server{
+		name:    name,
+		done:    make(chan struct{}),
+		drainCh: make(chan struct{}),
+		pid:     os.Getpid(),
+	}
+	s.router = newRouter(s)
+	s.access.Store(true)
+	s.bodyMax.Store(DefaultMaxBodySize)
+	s.logger = defaultLogger()
+	return s
+}
+
+func defaultLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// Name returns the server's registry name.
+func (s *Server) Name() string { return s.name }
+
+// Config returns a copy of the server's configuration.
+func (s *Server) Config() ServerConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// SetConfig replaces the server's configuration. Fields that take effect per
+// request (logger, access log, body limit, server root) apply at once;
+// listener and timeout settings apply at the next Start.
+func (s *Server) SetConfig(c ServerConfig) error {
+	var st *staticFS
+	if c.ServerRoot != "" {
+		var err error
+		if st, err = openStatic(c.ServerRoot, c.IndexFiles, c.DirectoryListing); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.cfg = c
+	s.mu.Unlock()
+	if c.Logger != nil {
+		s.logger = c.Logger
+	} else {
+		s.logger = defaultLogger()
+	}
+	s.access.Store(!c.AccessLogDisabled)
+	limit := c.MaxBodySize
+	if limit == 0 {
+		limit = DefaultMaxBodySize
+	}
+	s.bodyMax.Store(limit)
+	if old := s.static.Swap(st); old != nil {
+		old.close()
+	}
+	return nil
+}
+
+func (s *Server) update(f func(c *ServerConfig)) {
+	c := s.Config()
+	f(&c)
+	if err := s.SetConfig(c); err != nil {
+		panic(err)
+	}
+}
+
+// SetPort makes the server listen for plain HTTP on every given port, on all
+// interfaces. It replaces addresses set before.
+func (s *Server) SetPort(ports ...int) {
+	s.update(func(c *ServerConfig) { c.Addr = portAddrs(ports) })
+}
+
+// SetAddr makes the server listen for plain HTTP on the given addresses, such
+// as "127.0.0.1:8199" or ":0". It replaces addresses set before.
+func (s *Server) SetAddr(addrs ...string) {
+	s.update(func(c *ServerConfig) { c.Addr = append([]string(nil), addrs...) })
+}
+
+// EnableHTTPS serves HTTPS (HTTP/1.1 and HTTP/2) with the given PEM files on
+// the addresses set by SetHTTPSPort or SetHTTPSAddr.
+func (s *Server) EnableHTTPS(certFile, keyFile string) {
+	s.update(func(c *ServerConfig) { c.HTTPSCertFile, c.HTTPSKeyFile = certFile, keyFile })
+}
+
+// SetHTTPSPort makes the server listen for HTTPS on every given port.
+func (s *Server) SetHTTPSPort(ports ...int) {
+	s.update(func(c *ServerConfig) { c.HTTPSAddr = portAddrs(ports) })
+}
+
+// SetHTTPSAddr makes the server listen for HTTPS on the given addresses.
+func (s *Server) SetHTTPSAddr(addrs ...string) {
+	s.update(func(c *ServerConfig) { c.HTTPSAddr = append([]string(nil), addrs...) })
+}
+
+// SetServerRoot serves the static files below dir for requests no route
+// matches. It panics if dir cannot be opened, as a registration does.
+func (s *Server) SetServerRoot(dir string) {
+	s.update(func(c *ServerConfig) { c.ServerRoot = dir })
+}
+
+// SetDirectoryListing turns the listing of directories without an index
+// file on or off (off by default).
+func (s *Server) SetDirectoryListing(on bool) {
+	s.update(func(c *ServerConfig) { c.DirectoryListing = on })
+}
+
+// SetLogger sets the logger for the error and access logs.
+func (s *Server) SetLogger(l *slog.Logger) {
+	s.update(func(c *ServerConfig) { c.Logger = l })
+}
+
+// SetAccessLogEnabled turns the access log on or off (on by default).
+func (s *Server) SetAccessLogEnabled(on bool) {
+	s.update(func(c *ServerConfig) { c.AccessLogDisabled = !on })
+}
+
+// SetMaxBodySize sets the largest request body accepted; see
+// ServerConfig.MaxBodySize.
+func (s *Server) SetMaxBodySize(n int64) {
+	s.update(func(c *ServerConfig) { c.MaxBodySize = n })
+}
+
+// SetDrainTimeout sets how long a graceful shutdown or drain may take.
+func (s *Server) SetDrainTimeout(d time.Duration) {
+	s.update(func(c *ServerConfig) { c.DrainTimeout = d })
+}
+
+func portAddrs(ports []int) []string {
+	addrs := make([]string, len(ports))
+	for i, p := range ports {
+		addrs[i] = ":" + strconv.Itoa(p)
+	}
+	return addrs
+}
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.logger }
+
+// listener is one bound socket of a server.
+type listener struct {
+	net.Listener
+	scheme string // "http" or "https"
+}
+
+// Start binds every configured address and begins serving in the
+// background. It returns an error, and serves nothing, if there is no
+// address, a port is in use, or the HTTPS files cannot be loaded.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case stateRunning:
+		return ErrServerStarted
+	case stateStopped:
+		return ErrServerClosed
+	}
+	cfg := s.cfg
+	https := cfg.HTTPSCertFile != "" || cfg.HTTPSKeyFile != ""
+	if len(cfg.Addr) == 0 && (!https || len(cfg.HTTPSAddr) == 0) {
+		if https {
+			return fmt.Errorf("baton: server %q: HTTPS enabled but no HTTPS port set: %w", s.name, ErrNoAddress)
+		}
+		return fmt.Errorf("baton: server %q: %w", s.name, ErrNoAddress)
+	}
+	var tlsConf *tls.Config
+	if https {
+		cert, err := tls.LoadX509KeyPair(cfg.HTTPSCertFile, cfg.HTTPSKeyFile)
+		if err != nil {
+			return fmt.Errorf("baton: server %q: load HTTPS pair %s, %s: %w", s.name, cfg.HTTPSCertFile, cfg.HTTPSKeyFile, err)
+		}
+		s.tlsCert.Store(&cert)
+		tlsConf = &tls.Config{
+			NextProtos: []string{"h2", "http/1.1"},
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				return s.tlsCert.Load(), nil
+			},
+		}
+	}
+	var lns []*listener
+	bind := func(scheme string, addrs []string) error {
+		for i, a := range addrs {
+			key := fmt.Sprintf("%s/%s/%d/%s", s.name, scheme, i, a)
+			ln, err := listen(key, "tcp", a)
+			if err != nil {
+				return fmt.Errorf("baton: server %q: %w", s.name, err)
+			}
+			lns = append(lns, &listener{Listener: ln, scheme: scheme})
+		}
+		return nil
+	}
+	err := bind("http", cfg.Addr)
+	if err == nil && https {
+		err = bind("https", cfg.HTTPSAddr)
+	}
+	if err != nil {
+		for _, l := range lns {
+			l.Close()
+		}
+		return err
+	}
+	s.router.compile()
+	hs := &http.Server{
+		Handler:           http.HandlerFunc(s.serveConn),
+		TLSConfig:         tlsConf,
+		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       orDefault(cfg.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ConnState:         s.conns.state,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	if hs.ReadTimeout < 0 {
+		hs.ReadTimeout = 0
+	}
+	if hs.MaxHeaderBytes == 0 {
+		hs.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	s.httpSrv = hs
+	s.lns = lns
+	s.state = stateRunning
+	registerRunning(s)
+	for _, l := range lns {
+		var inner net.Listener = &trackingListener{Listener: l.Listener, t: &s.conns}
+		if l.scheme == "https" {
+			inner = tls.NewListener(inner, tlsConf)
+		}
+		s.serveWG.Add(1)
+		go func() {
+			defer s.serveWG.Done()
+			// Serve returns when the listener is closed by a drain or
+			// shutdown; the connections it accepted live on.
+			hs.Serve(inner)
+		}()
+		s.logger.Info("baton: listening", "server", s.name, "scheme", l.scheme, "addr", l.Addr().String(), "pid", s.pid)
+		if cfg.OnListen != nil {
+			cfg.OnListen(l.scheme, l.Addr())
+		}
+	}
+	return nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Addrs returns the addresses the server is bound to, HTTP first, then
+// HTTPS. It is empty before Start; with port 0 it tells the port chosen.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	addrs := make([]net.Addr, len(s.lns))
+	for i, l := range s.lns {
+		addrs[i] = l.Addr()
+	}
+	return addrs
+}
+
+// URL returns a base URL for the server's first listener of the given
+// scheme ("http" or "https"), with a loopback host when it listens on all
+// interfaces. It is empty if there is no such listener.
+func (s *Server) URL(scheme string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.lns {
+		if l.scheme != scheme {
+			continue
+		}
+		a, ok := l.Addr().(*net.TCPAddr)
+		if !ok {
+			return scheme + "://" + l.Addr().String()
+		}
+		host := "127.0.0.1"
+		if a.IP != nil && !a.IP.IsUnspecified() {
+			host = a.IP.String()
+		}
+		return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
+	}
+	return ""
+}
+
+// Run starts the server and blocks until every started server of the
+// program has shut down, as Wait does. It returns Start's error, if any.
+func (s *Server) Run() error {
+	if err := s.Start(); err != nil {
+		reportStartFailure(err)
+		return err
+	}
+	Wait()
+	return nil
+}
+
+// Shutdown stops the server gracefully: it stops accepting, answers the
+// requests in flight and those still arriving on open keep-alive connections
+// (with Connection: close), closes connections once idle, tells hijacked
+// connections registered with OnDrain to finish, and returns when all are
+// done or the drain timeout has passed. Calling it from a handler blocks
+// that handler until the drain timeout: use go s.Shutdown() there.
+func (s *Server) Shutdown() error {
+	return s.drain(context.Background())
+}
+
+// Done returns a channel closed once the server has stopped.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Draining returns a channel that is closed when the server starts to
+// drain, during a reload or a shutdown. Handlers of long-lived streams
+// select on it to send a final event and return.
+func (s *Server) Draining() <-chan struct{} { return s.drainCh }
+
+// IsDraining reports whether the server has started to drain.
+func (s *Server) IsDraining() bool { return s.draining.Load() }
+
+// OnDrain registers f to run when the server starts to drain. Use it for
+// connections the server cannot see, such as hijacked ones.
+func (s *Server) OnDrain(f func()) {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
+	s.onDrain = append(s.onDrain, f)
+}
+
+func (s *Server) drainTimeout() time.Duration {
+	return orDefault(s.Config().DrainTimeout, DefaultDrainTimeout)
+}
+
+// drain implements Shutdown; ctx may end it early (the master's deadline).
+func (s *Server) drain(ctx context.Context) error {
+	s.mu.Lock()
+	switch s.state {
+	case stateNew:
+		s.state = stateStopped
+		close(s.done)
+		s.mu.Unlock()
+		return nil
+	case stateStopped:
+		s.mu.Unlock()
+		<-s.done
+		return s.stopErr
+	}
+	s.state = stateStopped
+	hs, lns := s.httpSrv, s.lns
+	cfg := s.cfg
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, orDefault(cfg.DrainTimeout, DefaultDrainTimeout))
+	defer cancel()
+	start := time.Now()
+	s.draining.Store(true)
+	for _, l := range lns {
+		l.Close()
+	}
+	close(s.drainCh)
+	s.drainMu.Lock()
+	hooks := append([]func(){}, s.onDrain...)
+	s.drainMu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
+	served := s.conns.drain(ctx, orDefault(cfg.IdleGrace, DefaultIdleGrace))
+	// HTTP/2 connections are left to Shutdown, which sends them GOAWAY and
+	// waits for their streams.
+	err := hs.Shutdown(ctx)
+	if err != nil {
+		hs.Close()
+		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, orDefault(cfg.DrainTimeout, DefaultDrainTimeout), err)
+	}
+	s.serveWG.Wait()
+	s.logger.Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served, "took", time.Since(start).Round(time.Millisecond))
+	s.stopErr = err
+	close(s.done)
+	unregisterRunning(s)
+	return err
+}
+
+// running tracks started servers for Wait.
+var running struct {
+	sync.Mutex
+	servers map[*Server]struct{}
+	changed chan struct{} // closed and replaced at every change
+}
+
+func registerRunning(s *Server) {
+	running.Lock()
+	defer running.Unlock()
+	if running.servers == nil {
+		running.servers = make(map[*Server]struct{})
+	}
+	running.servers[s] = struct{}{}
+	notifyRunningLocked()
+}
+
+func unregisterRunning(s *Server) {
+	running.Lock()
+	defer running.Unlock()
+	delete(running.servers, s)
+	notifyRunningLocked()
+}
+
+func notifyRunningLocked() {
+	if running.changed != nil {
+		close(running.changed)
+	}
+	running.changed = make(chan struct{})
+}
+
+func runningServers() ([]*Server, chan struct{}) {
+	running.Lock()
+	defer running.Unlock()
+	if running.changed == nil {
+		running.changed = make(chan struct{})
+	}
+	list := make([]*Server, 0, len(running.servers))
+	for s := range running.servers {
+		list = append(list, s)
+	}
+	return list, running.changed
+}
+
+// Wait blocks until every started server has shut down. Under the master
+// it first reports the worker ready (every server started so far accepts),
+// and it drains every server when the master asks for it. Without a master
+// it shuts the servers down gracefully on SIGINT or SIGTERM, except under
+// go test.
+func Wait() {
+	stop := processReady()
+	for {
+		list, changed := runningServers()
+		if len(list) == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-stop:
+			stop = nil
+			shutdownAll(list)
+		}
+	}
+}
+
+// shutdownAll drains the given servers in parallel.
+func shutdownAll(list []*Server) {
+	var wg sync.WaitGroup
+	for _, s := range list {
+		wg.Go(func() {
+			if err := s.Shutdown(); err != nil {
+				s.logger.Warn("baton: shutdown", "server", s.name, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}

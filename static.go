@@ -1,0 +1,114 @@
+package baton
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"sort"
+	"strings"
+)
+
+// staticFS serves files below a root directory. It opens them through
+// os.Root, so no path (with "..", encoded slashes, or symbolic links) can
+// reach a file outside the root.
+type staticFS struct {
+	dir     string
+	root    *os.Root
+	index   []string
+	listing bool
+}
+
+func openStatic(dir string, index []string, listing bool) (*staticFS, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("baton: server root %s: %w", dir, err)
+	}
+	if len(index) == 0 {
+		index = []string{"index.html"}
+	}
+	return &staticFS{dir: dir, root: root, index: index, listing: listing}, nil
+}
+
+func (st *staticFS) close() { st.root.Close() }
+
+// serve answers r from the root and reports whether it did; false means the
+// file does not exist and the caller answers 404.
+func (st *staticFS) serve(r *Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	raw := r.URL.EscapedPath()
+	lower := strings.ToLower(raw)
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.ContainsAny(r.URL.Path, "\\\x00") {
+		// An encoded separator means a name that is not a path: refuse
+		// rather than guess.
+		return false
+	}
+	clean := path.Clean("/" + r.URL.Path)
+	name := strings.TrimPrefix(clean, "/")
+	if name == "" {
+		name = "."
+	}
+	f, err := st.root.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if !fi.IsDir() {
+		r.Response.serveContent(fi.Name(), fi.ModTime(), f)
+		return true
+	}
+	if !strings.HasSuffix(r.URL.Path, "/") {
+		target := path.Base(clean) + "/"
+		if clean == "/" {
+			target = "/"
+		}
+		if q := r.URL.RawQuery; q != "" {
+			target += "?" + q
+		}
+		r.Response.RedirectTo(target, http.StatusMovedPermanently)
+		return true
+	}
+	for _, idx := range st.index {
+		ff, err := st.root.Open(path.Join(name, idx))
+		if err != nil {
+			continue
+		}
+		defer ff.Close()
+		if ffi, err := ff.Stat(); err == nil && !ffi.IsDir() {
+			r.Response.serveContent(ffi.Name(), ffi.ModTime(), ff)
+			return true
+		}
+	}
+	if !st.listing {
+		r.Response.WriteStatus(http.StatusForbidden)
+		return true
+	}
+	entries, err := fs.ReadDir(st.root.FS(), name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		r.Response.WriteStatus(http.StatusInternalServerError)
+		return true
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	r.Response.Header().Set("Content-Type", "text/html; charset=utf-8")
+	r.Response.Write("<!doctype html>\n<title>", html.EscapeString(clean), "</title>\n<ul>\n")
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() {
+			n += "/"
+		}
+		u := url.URL{Path: n}
+		r.Response.Write(`<li><a href="`, html.EscapeString(u.String()), `">`, html.EscapeString(n), "</a></li>\n")
+	}
+	r.Response.Write("</ul>\n")
+	return true
+}
