@@ -241,7 +241,9 @@ func parsePattern(pattern string) (methods []string, path string, err error) {
 				methods = nil
 				break
 			}
-			methods = append(methods, m)
+			if !contains(methods, m) {
+				methods = append(methods, m)
+			}
 		}
 		path = pattern[i+1:]
 	}
@@ -456,5 +458,30 @@ func callSite() string {
 		if !more {
 			return "unknown"
 		}
+	}
+}
+
+// WrapMiddleware converts a standard func(http.Handler) http.Handler
+// middleware into a HandlerFunc for Use, so the ecosystem's middleware plugs
+// in unchanged. The rest of the chain runs as its next handler; if the
+// middleware wraps the ResponseWriter (to compress, say), what the chain
+// writes goes through that wrapper.
+func WrapMiddleware(mw func(http.Handler) http.Handler) HandlerFunc {
+	return func(r *Request) {
+		outer := r.Response
+		sw := outer.Writer()
+		next := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			r.Request = req
+			if w == sw {
+				r.Middleware.Next()
+				return
+			}
+			inner := &Response{w: w, req: r}
+			r.Response = inner
+			defer func() { r.Response = outer }()
+			r.Middleware.Next()
+			inner.finish()
+		})
+		mw(next).ServeHTTP(sw, r.Request)
 	}
 }
