@@ -1,0 +1,89 @@
+// Package baton is a web framework with zero-downtime hot reload built in.
+//
+// A program gets a named [Server], binds handlers and runs it:
+//
+//	s := g.Server()
+//	s.BindHandler("/", func(r *baton.Request) {
+//		r.Response.Writeln("hello")
+//	})
+//	s.BindHandler("GET:/user/{id}", func(r *baton.Request) {
+//		r.Response.WriteJson(map[string]any{"id": r.Get("id")})
+//	})
+//	s.SetPort(8199)
+//	s.Run()
+//
+// Then kill -USR1 <master pid>, or [Server.Reload] from a handler, replaces
+// the program with the binary now on disk, and no client notices.
+//
+// # Routing
+//
+// Routes live on julienschmidt/httprouter. A pattern is an optional method
+// list and a path: "/user/:id" and "/user/{id}" name a parameter,
+// "/static/*path" catches the rest, "GET:/x" and "GET,POST:/x" restrict the
+// methods (none means all; GET also answers HEAD). Unmatched requests get
+// 404, or 405 with an Allow header; OPTIONS is answered; a path with a
+// stray trailing slash is redirected. A registration that conflicts with
+// another panics with both patterns and the file:line of each. httprouter
+// cannot hold a static segment beside a parameter at the same position
+// ("/user/new" beside "/user/:id"): such a pair panics saying so.
+//
+// Middleware is a [HandlerFunc] that calls r.Middleware.Next(); code after
+// Next runs after the handler. Standard func(http.Handler) http.Handler
+// middleware plugs in through [WrapMiddleware]. A panicking handler is
+// answered with 500 and its stack goes to the error log.
+//
+// # Responses
+//
+// Output is buffered until the handler chain returns, so headers and the
+// status may be set late; the response then leaves in one write with a
+// Content-Length. [Response.Flush] sends what is buffered and switches to
+// streaming, for Server-Sent Events.
+//
+// # Hot reload
+//
+// On Unix the program runs as one master and one worker. The master is the
+// process started by the user; its pid never changes. It binds the
+// listening sockets, never serves a request, and starts the worker: the same
+// binary with the same arguments, which serves on duplicates of the
+// master's sockets. A reload starts a new worker from the binary on disk,
+// waits until it reports ready, then tells the old one to drain: stop
+// accepting, answer the requests in flight and those still arriving on its
+// keep-alive connections (with Connection: close), close connections that
+// stay idle past a grace, and exit. Since the sockets never close, no
+// connection is refused. A new binary that exits, crashes or does not
+// become ready in time is killed and the old worker goes on serving.
+//
+// The master takes over at the first framework call: GetServer, g.Server
+// or New. Code before that call (package init functions, flag parsing)
+// runs in the master and again in every worker; code after it runs only in
+// workers. The master runs no handler.
+//
+// The worker reports ready when the program calls [Wait] (or [Server.Run]),
+// that is once every server it starts is accepting.
+//
+// # Signals
+//
+//	SIGUSR1                         reload: new worker, old one drains
+//	SIGUSR2                         restart: the master re-executes itself in place
+//	SIGINT, SIGTERM, SIGQUIT, SIGHUP  graceful shutdown, exit 0
+//
+// Signals sent to a worker are passed on to the master.
+//
+// # Without a master
+//
+// With BATON_GRACEFUL=0, under go test, and on Windows the process serves
+// itself: Reload and Restart return [ErrNoMaster] (on Windows, Reload is a
+// full restart in a new process, with a brief refusal of connections).
+// SIGINT and SIGTERM still shut the servers down gracefully.
+//
+// # NOTES
+//
+// A [Request] is recycled when its handler returns: a goroutine that
+// outlives the handler must copy what it needs first.
+//
+// With go run, the binary re-executed by a reload is the one go run built
+// in its temporary directory: rebuild with go build to deploy new code.
+//
+// Server.Shutdown called from a handler waits for that handler too, so it
+// ends at the drain timeout; call it in a goroutine there.
+package baton
