@@ -1,0 +1,228 @@
+//go:build unix && !aix
+
+package proc
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// child is a worker process as the master sees it.
+type child struct {
+	pid     int
+	gen     int
+	conn    *conn // nil for a worker inherited across a restart
+	started time.Time
+
+	done   chan struct{}      // closed once the process is reaped
+	status syscall.WaitStatus // valid after done
+
+	ready     chan struct{} // closed at msgReady
+	failed    chan struct{} // closed at msgFail
+	stopped   chan struct{} // closed at msgStopped
+	crashDone chan struct{} // closed when the crash pipe reaches EOF
+
+	readyOnce, failOnce, stoppedOnce sync.Once
+
+	// Guarded by mu.
+	mu        sync.Mutex
+	readyAt   time.Time
+	readyInfo ReadyInfo
+	failMsg   string
+	crashLine string
+	drainSent bool
+	keys      map[string]bool // socket keys this worker asked for
+}
+
+func newChild(pid, gen int) *child {
+	return &child{
+		pid:       pid,
+		gen:       gen,
+		started:   time.Now(),
+		done:      make(chan struct{}),
+		ready:     make(chan struct{}),
+		failed:    make(chan struct{}),
+		stopped:   make(chan struct{}),
+		crashDone: make(chan struct{}),
+		keys:      make(map[string]bool),
+	}
+}
+
+func (c *child) isDone() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *child) isReady() bool {
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// exitCause describes how a reaped child ended, adding the first line of a
+// crash report (e.g. "panic: boom") when there is one.
+func (c *child) exitCause() string {
+	ws := c.status
+	var s string
+	switch {
+	case ws.Exited():
+		s = fmt.Sprintf("exited with status %d", ws.ExitStatus())
+	case ws.Signaled():
+		s = fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+	default:
+		s = fmt.Sprintf("ended with wait status %#x", uint32(ws))
+	}
+	c.mu.Lock()
+	line := c.crashLine
+	c.mu.Unlock()
+	if line != "" {
+		s += ": " + line
+	}
+	return s
+}
+
+// exitCode is the status the master exits with when c was the very first
+// worker and could not start.
+func (c *child) exitCode() int {
+	if c.status.Exited() && c.status.ExitStatus() > 0 {
+		return c.status.ExitStatus()
+	}
+	return 1
+}
+
+// readCrash keeps the first line of what the worker's runtime writes to its
+// crash output (debug.SetCrashOutput), e.g. "panic: boom". The pipe carries
+// nothing while the worker is healthy, so this costs the master nothing per
+// request.
+func (c *child) readCrash(r *os.File) {
+	defer close(c.crashDone)
+	defer r.Close()
+	br := bufio.NewReaderSize(r, 4096)
+	for {
+		line, err := br.ReadString('\n')
+		if l := strings.TrimSpace(line); l != "" {
+			c.mu.Lock()
+			if c.crashLine == "" {
+				if len(l) > 200 {
+					l = l[:200] + "..."
+				}
+				c.crashLine = l
+			}
+			c.mu.Unlock()
+			io.Copy(io.Discard, br)
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// reaper collects every child of the master with wait4(-1), so that no
+// zombie is left: not of workers, and not of orphans re-parented to the
+// master when it is pid 1 of a pid namespace.
+//
+// NOTE: because it waits for any child, code running in the master must not
+// wait for processes of its own (os/exec's Wait would fail with ECHILD).
+type reaper struct {
+	log *slog.Logger
+
+	mu    sync.Mutex
+	procs map[int]*child
+}
+
+func newReaper(log *slog.Logger) *reaper {
+	return &reaper{log: log, procs: make(map[int]*child)}
+}
+
+// run reaps children at every SIGCHLD. It never returns.
+func (r *reaper) run(sigc <-chan os.Signal) {
+	r.reap()
+	for range sigc {
+		r.reap()
+	}
+}
+
+// notify subscribes to SIGCHLD. Call it before starting any child.
+func (r *reaper) notify() chan os.Signal {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGCHLD)
+	return c
+}
+
+func (r *reaper) reap() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return
+		}
+		c := r.procs[pid]
+		if c == nil {
+			r.log.Debug("baton: reaped unknown child", "pid", pid, "status", uint32(ws))
+			continue
+		}
+		delete(r.procs, pid)
+		c.status = ws
+		close(c.done)
+	}
+}
+
+// start starts a process and registers it before the reaper can see it
+// exit. The *os.Process handle is released: the reaper owns the pid.
+func (r *reaper) start(c *child, exe string, args []string, attr *os.ProcAttr) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, err := os.StartProcess(exe, args, attr)
+	if err != nil {
+		return err
+	}
+	c.pid = p.Pid
+	r.procs[c.pid] = c
+	p.Release()
+	return nil
+}
+
+// adopt registers a child started by this master before it re-executed
+// itself. It reports false if pid is not an unreaped child.
+func (r *reaper) adopt(c *child) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ws syscall.WaitStatus
+	pid, err := syscall.Wait4(c.pid, &ws, syscall.WNOHANG, nil)
+	if err != nil || pid != 0 {
+		return false // not our child, or already gone (and now reaped)
+	}
+	r.procs[c.pid] = c
+	return true
+}
+
+// signal sends sig to c unless it has been reaped: a reaped pid may belong
+// to another process by now.
+func (r *reaper) signal(c *child, sig syscall.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.procs[c.pid] == c {
+		syscall.Kill(c.pid, sig)
+	}
+}

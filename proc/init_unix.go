@@ -1,0 +1,25 @@
+//go:build unix && !aix
+
+package proc
+
+import (
+	"os"
+	"testing"
+)
+
+func initProcess(opts Options) (*Worker, error) {
+	if gen := os.Getenv(EnvWorker); gen != "" {
+		return initWorker(opts, gen)
+	}
+	if gracefulOff() || testing.Testing() {
+		return nil, nil
+	}
+	m, err := newMaster(opts)
+	if err != nil {
+		return nil, err
+	}
+	// This process is the master from here on: it never returns to the
+	// application, and its exit is the program's.
+	os.Exit(m.run())
+	panic("unreachable")
+}

@@ -1,0 +1,225 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// EnvWorker is the environment variable that marks a worker process. The
+// master sets it to the worker's generation number ("1", "2", ...). A worker
+// finds its control channel to the master on file descriptor 3. Init removes
+// the variable from the worker's environment, so that programs the
+// application starts do not mistake themselves for workers.
+const EnvWorker = "BATON_WORKER"
+
+// EnvGraceful is the environment variable that turns the master off. When it
+// is "0", "false" or "off", Init returns a nil *Worker and the process serves
+// by itself, without hot reload.
+const EnvGraceful = "BATON_GRACEFUL"
+
+// Environment variables read by the master for its timeouts, as Go durations
+// ("45s"). They apply when the corresponding Options field is zero.
+const (
+	EnvReadyTimeout = "BATON_READY_TIMEOUT"
+	EnvDrainTimeout = "BATON_DRAIN_TIMEOUT"
+)
+
+// Default timeouts of the master.
+const (
+	// DefaultReadyTimeout bounds the time a new worker may take to report
+	// that it is ready.
+	DefaultReadyTimeout = 30 * time.Second
+	// DefaultDrainTimeout bounds the time an old worker may take to finish
+	// its in-flight requests and exit.
+	DefaultDrainTimeout = 30 * time.Second
+	// DefaultExitGrace is the extra time an old worker gets after its drain
+	// timeout before the master kills it with SIGKILL.
+	DefaultExitGrace = 5 * time.Second
+)
+
+// Errors returned by this package. Callers compare them with errors.Is.
+var (
+	// ErrNoMaster is returned by the methods of a nil *Worker: the process
+	// runs without a master (see Init) and serves by itself.
+	ErrNoMaster = errors.New("baton: no master process")
+	// ErrNotSupported is returned where the platform has no master/worker
+	// process model (Windows and other non-Unix systems).
+	ErrNotSupported = errors.New("baton: process model not supported on this platform")
+	// ErrMasterGone is returned by requests to a master whose control
+	// channel is closed: the master died or re-executed itself.
+	ErrMasterGone = errors.New("baton: master process is gone")
+	// ErrReloadTimeout is the cause of a reload whose new worker was not
+	// ready within the ready timeout.
+	ErrReloadTimeout = errors.New("baton: new worker not ready in time")
+	// ErrWorkerExited is the cause of a reload whose new worker exited or
+	// was killed by a signal before it was ready.
+	ErrWorkerExited = errors.New("baton: new worker exited")
+	// ErrWorkerFailed is the cause of a reload whose new worker reported
+	// that it could not start (Worker.Fail).
+	ErrWorkerFailed = errors.New("baton: new worker failed to start")
+	// ErrWorkerStart is the cause of a reload whose new worker process
+	// could not be started at all (missing or non-executable binary).
+	ErrWorkerStart = errors.New("baton: cannot start new worker")
+	// ErrShuttingDown is returned for requests the master refuses or
+	// abandons because the program is shutting down or restarting.
+	ErrShuttingDown = errors.New("baton: shutting down")
+	// ErrProtocol reports a malformed message on the control channel.
+	ErrProtocol = errors.New("baton: control protocol error")
+)
+
+// ReloadError describes a failed reload: the new worker did not become ready
+// and the old worker goes on serving. Err is one of ErrReloadTimeout,
+// ErrWorkerExited, ErrWorkerFailed, ErrWorkerStart or ErrShuttingDown, so
+// callers can use errors.Is.
+type ReloadError struct {
+	// PID is the process id of the new worker, or 0 if it was not started.
+	PID int
+	// Cause is a human-readable reason, e.g. "exited with status 3",
+	// "panic: boom", "not ready after 2s", or the text passed to
+	// Worker.Fail.
+	Cause string
+	// Err is the sentinel error classifying the failure.
+	Err error
+}
+
+// Error returns a message such as
+// "baton: reload: new worker 1234: exited with status 3".
+func (e *ReloadError) Error() string {
+	if e.PID == 0 {
+		return "baton: reload: new worker: " + e.Cause
+	}
+	return fmt.Sprintf("baton: reload: new worker %d: %s", e.PID, e.Cause)
+}
+
+// Unwrap returns e.Err.
+func (e *ReloadError) Unwrap() error { return e.Err }
+
+// Options configures Init. The zero value is useful: every field has a
+// default.
+type Options struct {
+	// Logger receives the log lines of the master and of the worker side
+	// of this package. If nil, a slog text handler on os.Stderr is used.
+	Logger *slog.Logger
+	// ReadyTimeout bounds the time a new worker may take to call
+	// Worker.Ready. If zero, the environment variable BATON_READY_TIMEOUT
+	// is used, else DefaultReadyTimeout.
+	ReadyTimeout time.Duration
+	// DrainTimeout bounds the time an old worker may take to drain. The
+	// master kills it DefaultExitGrace later. If zero, the environment
+	// variable BATON_DRAIN_TIMEOUT is used, else DefaultDrainTimeout.
+	DrainTimeout time.Duration
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// timeout returns v if it is non-zero, else the duration in the environment
+// variable env if it parses and is positive, else def.
+func timeout(v time.Duration, env string, def time.Duration, log *slog.Logger) time.Duration {
+	if v > 0 {
+		return v
+	}
+	if s := os.Getenv(env); s != "" {
+		d, err := time.ParseDuration(s)
+		if err == nil && d > 0 {
+			return d
+		}
+		log.Warn("baton: ignoring invalid duration", "env", env, "value", s)
+	}
+	return def
+}
+
+// ReadyInfo is what a worker reports to the master once it is ready. Zero
+// fields keep the master's current values.
+type ReadyInfo struct {
+	// ReadyTimeout replaces the master's ready timeout for later reloads.
+	ReadyTimeout time.Duration
+	// DrainTimeout replaces the master's drain timeout for this worker and
+	// later ones.
+	DrainTimeout time.Duration
+}
+
+// ListenerInfo describes one listening socket held by the master.
+type ListenerInfo struct {
+	Key     string // the key the worker asked for, e.g. "default/http/0/:8199"
+	Network string // "tcp", "tcp4", "tcp6" or "unix"
+	Addr    string // the bound address, e.g. "[::]:8199"
+}
+
+// Event is one entry of the master's history: a reload, restart, respawn or
+// shutdown and its outcome.
+type Event struct {
+	Time       time.Time     // when the event was triggered
+	Kind       string        // "reload", "restart", "respawn" or "shutdown"
+	Trigger    string        // what asked for it, e.g. "SIGUSR1", "admin", "crash"
+	OK         bool          // whether it succeeded
+	Err        string        // the failure, if any
+	OldPID     int           // the worker being replaced, or 0
+	NewPID     int           // the new worker, or 0
+	Generation int           // the new worker's generation, or 0
+	HandOff    time.Duration // from the trigger to the new worker being ready
+}
+
+// Status is a snapshot of the master's state, as returned by Worker.Status.
+type Status struct {
+	MasterPID         int
+	WorkerPID         int       // the current worker
+	Generation        int       // the current worker's generation
+	Started           time.Time // when the master (first) started; kept across restarts
+	Executable        string    // the binary the master starts workers from
+	ExecutableModTime time.Time // its modification time now (zero if it cannot be read)
+	Listeners         []ListenerInfo
+	Reloading         bool    // a reload is in progress
+	History           []Event // oldest first; the last 50 events
+}
+
+// maxHistory is the number of events the master keeps.
+const maxHistory = 50
+
+var (
+	initOnce sync.Once
+	initW    *Worker
+	initErr  error
+)
+
+// Init sets up the process model. baton calls it at the first framework call
+// (g.Server()), before the application's own code has started goroutines or
+// jobs.
+//
+// In a worker (EnvWorker is set), Init connects to the master on the
+// control channel (file descriptor 3), says hello and returns the *Worker.
+//
+// Init returns nil, nil when the process should serve by itself: when
+// EnvGraceful is off, inside a test binary (testing.Testing), or on a
+// platform without support (Windows).
+//
+// Otherwise the calling process becomes the master and Init never returns:
+// the master starts the first worker, supervises it, and calls os.Exit when
+// the program ends: with status 0 after a clean shutdown, with the worker's
+// exit status (or 1) if the very first worker cannot start.
+//
+// Only the first call does anything; later calls return the same result.
+// Init is safe for concurrent use.
+func Init(opts Options) (*Worker, error) {
+	initOnce.Do(func() {
+		initW, initErr = initProcess(opts)
+	})
+	return initW, initErr
+}
+
+// gracefulOff reports whether EnvGraceful disables the master.
+func gracefulOff() bool {
+	switch os.Getenv(EnvGraceful) {
+	case "0", "false", "FALSE", "False", "off", "OFF", "Off", "no":
+		return true
+	}
+	return false
+}
