@@ -14,11 +14,10 @@ var listen = func(key, network, addr string) (net.Listener, error) {
 	return net.Listen(network, addr)
 }
 
-func initProcess() {}
-
-// processReady is called by Wait once the servers are started; the channel
-// it returns is closed when they should drain.
-func processReady() <-chan struct{} {
+// standaloneStop returns a channel closed on SIGINT or SIGTERM, so that a
+// program without a master still shuts down gracefully; under go test it
+// returns nil and leaves signals alone.
+func standaloneStop() <-chan struct{} {
 	if testing.Testing() {
 		return nil
 	}
@@ -32,11 +31,3 @@ func processReady() <-chan struct{} {
 	}()
 	return stop
 }
-
-func reportStartFailure(error) {}
-
-// Reload replaces the program with the binary on disk.
-func (s *Server) Reload() error { return ErrNoMaster }
-
-// Restart restarts the program in place.
-func (s *Server) Restart() error { return ErrNoMaster }

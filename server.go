@@ -126,8 +126,11 @@ type Server struct {
 	httpSrv *http.Server
 	lns     []*listener
 	serveWG sync.WaitGroup
-	done    chan struct{} // closed once the server has fully stopped
-	stopErr error
+	done     chan struct{} // closed once the server has fully stopped
+	finished sync.Once
+	stopErr  error
+
+	drainStart time.Time
 
 	router   *router
 	logger   *slog.Logger
@@ -148,6 +151,7 @@ type serverState int
 const (
 	stateNew serverState = iota
 	stateRunning
+	stateDraining
 	stateStopped
 )
 
@@ -345,12 +349,20 @@ type listener struct {
 // background. It returns an error, and serves nothing, if there is no
 // address, a port is in use, or the HTTPS files cannot be loaded.
 func (s *Server) Start() error {
+	err := s.start()
+	if err != nil {
+		reportStartFailure(err)
+	}
+	return err
+}
+
+func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch s.state {
 	case stateRunning:
 		return ErrServerStarted
-	case stateStopped:
+	case stateDraining, stateStopped:
 		return ErrServerClosed
 	}
 	cfg := s.cfg
@@ -485,7 +497,6 @@ func (s *Server) URL(scheme string) string {
 // program has shut down, as Wait does. It returns Start's error, if any.
 func (s *Server) Run() error {
 	if err := s.Start(); err != nil {
-		reportStartFailure(err)
 		return err
 	}
 	Wait()
@@ -525,28 +536,18 @@ func (s *Server) drainTimeout() time.Duration {
 	return orDefault(s.Config().DrainTimeout, DefaultDrainTimeout)
 }
 
-// drain implements Shutdown; ctx may end it early (the master's deadline).
-func (s *Server) drain(ctx context.Context) error {
+// beginDrain stops accepting, marks the server draining and runs the
+// OnDrain hooks. It returns at once; later calls do nothing.
+func (s *Server) beginDrain() {
 	s.mu.Lock()
-	switch s.state {
-	case stateNew:
-		s.state = stateStopped
-		close(s.done)
+	if s.state != stateRunning {
 		s.mu.Unlock()
-		return nil
-	case stateStopped:
-		s.mu.Unlock()
-		<-s.done
-		return s.stopErr
+		return
 	}
-	s.state = stateStopped
-	hs, lns := s.httpSrv, s.lns
-	cfg := s.cfg
+	s.state = stateDraining
+	lns := s.lns
 	s.mu.Unlock()
-
-	ctx, cancel := context.WithTimeout(ctx, orDefault(cfg.DrainTimeout, DefaultDrainTimeout))
-	defer cancel()
-	start := time.Now()
+	s.drainStart = time.Now()
 	s.draining.Store(true)
 	for _, l := range lns {
 		l.Close()
@@ -558,19 +559,52 @@ func (s *Server) drain(ctx context.Context) error {
 	for _, f := range hooks {
 		f()
 	}
+}
+
+// drain implements Shutdown; ctx may end it early.
+func (s *Server) drain(ctx context.Context) error {
+	s.mu.Lock()
+	if s.state == stateNew {
+		s.state = stateStopped
+		s.finished.Do(func() { close(s.done) })
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	s.beginDrain()
+	s.finished.Do(func() {
+		s.stopErr = s.finishDrain(ctx)
+		s.mu.Lock()
+		s.state = stateStopped
+		s.mu.Unlock()
+		close(s.done)
+		unregisterRunning(s)
+	})
+	<-s.done
+	return s.stopErr
+}
+
+// finishDrain waits for the connections of a draining server.
+func (s *Server) finishDrain(ctx context.Context) error {
+	cfg := s.Config()
+	timeout := orDefault(cfg.DrainTimeout, DefaultDrainTimeout)
+	ctx, cancel := context.WithDeadline(ctx, s.drainStart.Add(timeout))
+	defer cancel()
 	served := s.conns.drain(ctx, orDefault(cfg.IdleGrace, DefaultIdleGrace))
+	// Serve has returned for every listener, so Shutdown does not close
+	// them again (and report that as an error).
+	s.serveWG.Wait()
 	// HTTP/2 connections are left to Shutdown, which sends them GOAWAY and
 	// waits for their streams.
-	err := hs.Shutdown(ctx)
-	if err != nil {
-		hs.Close()
-		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, orDefault(cfg.DrainTimeout, DefaultDrainTimeout), err)
+	var err error
+	if serr := s.httpSrv.Shutdown(ctx); serr != nil && ctx.Err() != nil {
+		s.httpSrv.Close()
+		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, timeout, ctx.Err())
+	} else if serr != nil {
+		s.logger.Warn("baton: shutdown", "server", s.name, "err", serr)
 	}
-	s.serveWG.Wait()
-	s.logger.Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served, "took", time.Since(start).Round(time.Millisecond))
-	s.stopErr = err
-	close(s.done)
-	unregisterRunning(s)
+	s.logger.Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served,
+		"took", time.Since(s.drainStart).Round(time.Millisecond))
 	return err
 }
 
@@ -639,8 +673,13 @@ func Wait() {
 	}
 }
 
-// shutdownAll drains the given servers in parallel.
+// shutdownAll drains the given servers in parallel, once all of them have
+// stopped accepting.
 func shutdownAll(list []*Server) {
+	for _, s := range list {
+		s.beginDrain()
+	}
+	reportStoppedAccepting()
 	var wg sync.WaitGroup
 	for _, s := range list {
 		wg.Go(func() {

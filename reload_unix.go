@@ -1,0 +1,91 @@
+//go:build unix
+
+package baton
+
+import (
+	"context"
+	"sync"
+
+	"github.com/baton-go/baton/proc"
+)
+
+// worker is this process's handle on the master; nil when the process
+// serves itself. It is set once, by the first framework call.
+var (
+	worker    *proc.Worker
+	procOnce  sync.Once
+	readyOnce sync.Once
+)
+
+// initProcess hands the program to the process model: in the program the
+// user started, proc.Init becomes the master and never returns.
+func initProcess() {
+	procOnce.Do(func() {
+		w, err := proc.Init(proc.Options{Logger: defaultLogger()})
+		if err != nil {
+			defaultLogger().Error("baton: serving without a master", "err", err)
+			return
+		}
+		if w != nil {
+			worker = w
+			listen = w.Listen
+		}
+	})
+}
+
+// processReady reports the worker ready, once, and returns the channel the
+// master closes to make it drain.
+func processReady() <-chan struct{} {
+	if worker == nil {
+		return standaloneStop()
+	}
+	readyOnce.Do(func() {
+		var info proc.ReadyInfo
+		list, _ := runningServers()
+		for _, s := range list {
+			c := s.Config()
+			info.DrainTimeout = max(info.DrainTimeout, orDefault(c.DrainTimeout, DefaultDrainTimeout))
+			info.ReadyTimeout = max(info.ReadyTimeout, c.ReadyTimeout)
+		}
+		if err := worker.Ready(info); err != nil {
+			defaultLogger().Error("baton: report ready", "err", err)
+		}
+	})
+	return worker.Draining()
+}
+
+func reportStartFailure(err error) {
+	if worker != nil {
+		worker.Fail(err)
+	}
+}
+
+func reportStoppedAccepting() {
+	if worker != nil {
+		worker.StoppedAccepting()
+	}
+}
+
+// Reload replaces the program with the binary now on disk: the master
+// starts a new worker, waits until it is ready, and drains the old one
+// (this process). It returns nil once the new worker serves, or an error
+// naming why it could not start, in which case this worker goes on
+// serving. It may be called from a handler. Without a master it returns
+// ErrNoMaster.
+func (s *Server) Reload() error {
+	if worker == nil {
+		return ErrNoMaster
+	}
+	return worker.Reload(context.Background(), "api")
+}
+
+// Restart asks the master for a full restart: this worker drains, the
+// master re-executes itself from the binary on disk (same pid, sockets
+// kept open) and starts a fresh worker. It returns once the master has
+// accepted. Without a master it returns ErrNoMaster.
+func (s *Server) Restart() error {
+	if worker == nil {
+		return ErrNoMaster
+	}
+	return worker.Restart("api")
+}

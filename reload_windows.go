@@ -1,0 +1,45 @@
+//go:build windows
+
+package baton
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+)
+
+func initProcess() {}
+
+func processReady() <-chan struct{} { return standaloneStop() }
+
+func reportStartFailure(error) {}
+
+func reportStoppedAccepting() {}
+
+// Reload restarts the program from the binary on disk. Windows has no
+// master process: the servers stop accepting, a new process starts and
+// binds the ports, and this one drains and exits, so connections arriving
+// in between are refused.
+func (s *Server) Reload() error { return restartProcess() }
+
+// Restart is Reload on Windows.
+func (s *Server) Restart() error { return restartProcess() }
+
+func restartProcess() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("baton: restart: %w", err)
+	}
+	list, _ := runningServers()
+	for _, s := range list {
+		s.beginDrain()
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("baton: restart %s: %w", exe, err)
+	}
+	cmd.Process.Release()
+	go shutdownAll(list)
+	return nil
+}
