@@ -120,12 +120,12 @@ type ServerConfig struct {
 type Server struct {
 	name string
 
-	mu      sync.Mutex
-	cfg     ServerConfig
-	state   serverState
-	httpSrv *http.Server
-	lns     []*listener
-	serveWG sync.WaitGroup
+	mu       sync.Mutex
+	cfg      ServerConfig
+	state    serverState
+	httpSrv  *http.Server
+	lns      []*listener
+	serveWG  sync.WaitGroup
 	done     chan struct{} // closed once the server has fully stopped
 	finished sync.Once
 	stopErr  error
