@@ -6,6 +6,9 @@ import (
 	"os/signal"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/baton-go/baton/proc"
 )
 
 // listen obtains a listening socket. It is the one place the process model
@@ -30,4 +33,27 @@ func standaloneStop() <-chan struct{} {
 		close(stop)
 	}()
 	return stop
+}
+
+// processStarted is when this process started, for a status without a
+// master.
+var processStarted = time.Now()
+
+// localStatus describes a process that serves itself.
+func localStatus() proc.Status {
+	st := proc.Status{WorkerPID: os.Getpid(), Started: processStarted}
+	if exe, err := os.Executable(); err == nil {
+		st.Executable = exe
+		if fi, err := os.Stat(exe); err == nil {
+			st.ExecutableModTime = fi.ModTime()
+		}
+	}
+	return st
+}
+
+// shutdownLocal drains every running server in the background.
+func shutdownLocal() error {
+	list, _ := runningServers()
+	go shutdownAll(list)
+	return nil
 }

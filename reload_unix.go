@@ -72,20 +72,41 @@ func reportStoppedAccepting() {
 // naming why it could not start, in which case this worker goes on
 // serving. It may be called from a handler. Without a master it returns
 // ErrNoMaster.
-func (s *Server) Reload() error {
-	if worker == nil {
-		return ErrNoMaster
-	}
-	return worker.Reload(context.Background(), "api")
-}
+func (s *Server) Reload() error { return processReload("api") }
 
 // Restart asks the master for a full restart: this worker drains, the
 // master re-executes itself from the binary on disk (same pid, sockets
 // kept open) and starts a fresh worker. It returns once the master has
 // accepted. Without a master it returns ErrNoMaster.
-func (s *Server) Restart() error {
+func (s *Server) Restart() error { return processRestart("api") }
+
+func processReload(trigger string) error {
 	if worker == nil {
 		return ErrNoMaster
 	}
-	return worker.Restart("api")
+	return worker.Reload(context.Background(), trigger)
+}
+
+func processRestart(trigger string) error {
+	if worker == nil {
+		return ErrNoMaster
+	}
+	return worker.Restart(trigger)
+}
+
+// processShutdown ends the whole program gracefully.
+func processShutdown(trigger string) error {
+	if worker == nil {
+		return shutdownLocal()
+	}
+	return worker.Shutdown(trigger)
+}
+
+// processStatus returns the master's view of the program, or this
+// process's own without a master.
+func processStatus(ctx context.Context) (proc.Status, error) {
+	if worker == nil {
+		return localStatus(), nil
+	}
+	return worker.Status(ctx)
 }

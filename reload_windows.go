@@ -3,9 +3,12 @@
 package baton
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
+
+	"github.com/baton-go/baton/proc"
 )
 
 func initProcess() {}
@@ -24,6 +27,13 @@ func (s *Server) Reload() error { return restartProcess() }
 
 // Restart is Reload on Windows.
 func (s *Server) Restart() error { return restartProcess() }
+
+func processReload(string) error  { return restartProcess() }
+func processRestart(string) error { return restartProcess() }
+
+func processShutdown(string) error { return shutdownLocal() }
+
+func processStatus(context.Context) (proc.Status, error) { return localStatus(), nil }
 
 func restartProcess() error {
 	exe, err := os.Executable()

@@ -104,6 +104,9 @@ type ServerConfig struct {
 	// AccessLogDisabled turns the access log off.
 	AccessLogDisabled bool
 
+	// Admin controls access to the admin page (EnableAdmin).
+	Admin AdminConfig
+
 	// OnListen, if set, is called with each bound address once the server
 	// accepts on it; tests on port 0 use it to learn the port.
 	OnListen func(network string, addr net.Addr)

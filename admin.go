@@ -1,0 +1,467 @@
+package baton
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/baton-go/baton/proc"
+)
+
+// DefaultAdminPattern is where EnableAdmin serves the admin page.
+const DefaultAdminPattern = "/debug/admin"
+
+// DefaultHealthPattern is where EnableHealth serves the health check.
+const DefaultHealthPattern = "/healthz"
+
+// AdminConfig controls who may use the admin page. The zero value serves
+// loopback clients (127.0.0.0/8, ::1) only.
+type AdminConfig struct {
+	// Token, if set, admits any client that sends it as
+	// "Authorization: Bearer <token>" or as the basic-auth password. It is
+	// compared in constant time.
+	Token string
+	// Allow lists further networks (CIDR, such as "10.0.0.0/8") whose
+	// clients are admitted without a token.
+	Allow []string
+	// TrustedProxies lists the networks of proxies whose X-Forwarded-For
+	// header is believed. If empty, the header is ignored and the client is
+	// the connection's peer.
+	TrustedProxies []string
+}
+
+// admin serves the admin page and its actions for one server.
+type admin struct {
+	s      *Server
+	prefix string
+}
+
+// EnableAdmin serves the admin page at pattern (DefaultAdminPattern if not
+// given): the master and worker pids, generation, uptime, binary, listeners
+// and reload history, with buttons for reload, restart and shutdown, and:
+//
+//	GET  <pattern>/status              the same facts as JSON
+//	POST <pattern>/reload|restart|shutdown  act (GET too, when typed in the address bar)
+//
+// Only loopback clients are served unless ServerConfig.Admin admits others.
+// An action another site asked for (Sec-Fetch-Site cross-site or same-site,
+// or a foreign Origin) is refused with 403. Call it before Start.
+func (s *Server) EnableAdmin(pattern ...string) {
+	p := DefaultAdminPattern
+	if len(pattern) > 0 && pattern[0] != "" {
+		p = "/" + strings.Trim(pattern[0], "/")
+	}
+	a := &admin{s: s, prefix: p}
+	site := callSite()
+	for _, r := range []struct {
+		pattern string
+		h       HandlerFunc
+	}{
+		{"GET:" + p, a.page},
+		{"GET:" + p + "/status", a.status},
+		{"GET,POST:" + p + "/reload", a.action("reload")},
+		{"GET,POST:" + p + "/restart", a.action("restart")},
+		{"GET,POST:" + p + "/shutdown", a.action("shutdown")},
+	} {
+		if err := s.router.register(s.router.root, r.pattern, a.guard(r.h), site); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// EnableHealth serves a public health check at pattern (DefaultHealthPattern
+// if not given): 200 while the server serves, 503 from the moment it starts
+// to drain, so that a load balancer stops sending it new work.
+func (s *Server) EnableHealth(pattern ...string) {
+	p := DefaultHealthPattern
+	if len(pattern) > 0 && pattern[0] != "" {
+		p = pattern[0]
+	}
+	if err := s.router.register(s.router.root, "GET:"+p, func(r *Request) {
+		r.Response.Header().Set("Cache-Control", "no-store")
+		if r.Server.IsDraining() {
+			r.Response.WriteStatus(http.StatusServiceUnavailable, "draining\n")
+			return
+		}
+		r.Response.Write("ok\n")
+	}, callSite()); err != nil {
+		panic(err)
+	}
+}
+
+// guard admits the client or answers 401 or 403.
+func (a *admin) guard(h HandlerFunc) HandlerFunc {
+	return func(r *Request) {
+		cfg := a.s.Config().Admin
+		r.Response.Header().Set("Cache-Control", "no-store")
+		r.Response.Header().Set("X-Frame-Options", "DENY")
+		r.Response.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+		if ip, ok := clientIP(r.Request, cfg.TrustedProxies); ok && allowedIP(ip, cfg.Allow) {
+			h(r)
+			return
+		}
+		if cfg.Token == "" {
+			r.Response.WriteStatus(http.StatusForbidden, "forbidden: the admin page serves loopback clients only\n")
+			return
+		}
+		if !tokenOK(r.Request, cfg.Token) {
+			r.Response.Header().Set("WWW-Authenticate", `Basic realm="baton admin", charset="UTF-8"`)
+			r.Response.WriteStatus(http.StatusUnauthorized)
+			return
+		}
+		h(r)
+	}
+}
+
+// clientIP returns the client's address: the peer, or, when the peer is a
+// trusted proxy, the nearest untrusted address in X-Forwarded-For.
+func clientIP(req *http.Request, trusted []string) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		host = req.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	ip = ip.Unmap()
+	if len(trusted) == 0 || !inNetworks(ip, trusted) {
+		return ip, true
+	}
+	hops := strings.Split(strings.Join(req.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		hop = hop.Unmap()
+		if !inNetworks(hop, trusted) {
+			return hop, true
+		}
+		ip = hop
+	}
+	return ip, true
+}
+
+func allowedIP(ip netip.Addr, allow []string) bool {
+	return ip.IsLoopback() || inNetworks(ip, allow)
+}
+
+func inNetworks(ip netip.Addr, nets []string) bool {
+	for _, n := range nets {
+		if p, err := netip.ParsePrefix(n); err == nil && p.Contains(ip) {
+			return true
+		}
+		if a, err := netip.ParseAddr(n); err == nil && a.Unmap() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+func tokenOK(req *http.Request, token string) bool {
+	got := ""
+	if auth := req.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+		got = strings.TrimPrefix(auth, "Bearer ")
+	} else if _, pass, ok := req.BasicAuth(); ok {
+		got = pass
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// crossSite reports why a request was made by another site, or "".
+func crossSite(req *http.Request) string {
+	switch site := req.Header.Get("Sec-Fetch-Site"); site {
+	case "cross-site", "same-site":
+		return "Sec-Fetch-Site: " + site
+	}
+	if origin := req.Header.Get("Origin"); origin != "" {
+		scheme := "http"
+		if req.TLS != nil {
+			scheme = "https"
+		}
+		if origin != scheme+"://"+req.Host {
+			return "Origin: " + origin
+		}
+	}
+	if req.Method == http.MethodGet {
+		// A GET acts only when a person typed the address or followed a
+		// link of this site; not for a subresource or a script.
+		if m := req.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
+			return "Sec-Fetch-Mode: " + m
+		}
+		if d := req.Header.Get("Sec-Fetch-Dest"); d != "" && d != "document" {
+			return "Sec-Fetch-Dest: " + d
+		}
+	}
+	return ""
+}
+
+// wantsHTML reports whether the client is a browser expecting a page.
+func wantsHTML(req *http.Request) bool {
+	return strings.Contains(req.Header.Get("Accept"), "text/html")
+}
+
+func (a *admin) action(name string) HandlerFunc {
+	return func(r *Request) {
+		if why := crossSite(r.Request); why != "" {
+			r.Response.WriteStatus(http.StatusForbidden, "forbidden: "+name+" asked for by another site ("+why+")\n")
+			return
+		}
+		status, err := processStatus(r.Context())
+		if err == nil && status.Reloading && name != "shutdown" {
+			a.answer(r, name, http.StatusConflict, "a reload is already running; try again when it ends")
+			return
+		}
+		switch name {
+		case "reload":
+			err = processReload("admin")
+		case "restart":
+			err = processRestart("admin")
+		case "shutdown":
+			err = processShutdown("admin")
+		}
+		switch {
+		case errors.Is(err, ErrNoMaster):
+			a.answer(r, name, http.StatusNotImplemented, err.Error())
+		case errors.Is(err, proc.ErrShuttingDown):
+			a.answer(r, name, http.StatusConflict, err.Error())
+		case err != nil:
+			a.answer(r, name, http.StatusInternalServerError, err.Error())
+		case name == "reload":
+			a.answer(r, name, http.StatusOK, "reloaded: a new worker serves")
+		default:
+			a.answer(r, name, http.StatusAccepted, name+" accepted")
+		}
+	}
+}
+
+// answer tells a browser the outcome on the page (after a success, by
+// redirecting to it, so that the page comes from the new worker) and a
+// script in plain text.
+func (a *admin) answer(r *Request, action string, code int, msg string) {
+	if !wantsHTML(r.Request) {
+		r.Response.WriteStatus(code, msg+"\n")
+		return
+	}
+	if code < 300 {
+		// After a reload the old worker answers with Connection: close, so
+		// the browser fetches the page from the new worker.
+		r.Response.RedirectTo(a.prefix+"?done="+action, http.StatusSeeOther)
+		return
+	}
+	r.Response.WriteHeader(code)
+	a.render(r, &notice{Error: true, Text: action + " failed: " + msg})
+}
+
+// statusView is the JSON of the status endpoint and the data of the page.
+type statusView struct {
+	MasterPID         int                 `json:"master_pid"`
+	WorkerPID         int                 `json:"worker_pid"`
+	Generation        int                 `json:"generation"`
+	Started           time.Time           `json:"started"`
+	Uptime            string              `json:"uptime"`
+	Executable        string              `json:"executable"`
+	ExecutableModTime time.Time           `json:"executable_mod_time"`
+	Reloading         bool                `json:"reloading"`
+	Draining          bool                `json:"draining"`
+	Graceful          bool                `json:"graceful"`
+	Servers           []serverView        `json:"servers"`
+	Sockets           []proc.ListenerInfo `json:"sockets,omitempty"`
+	History           []eventView         `json:"history"`
+}
+
+type serverView struct {
+	Name      string   `json:"name"`
+	Listeners []string `json:"listeners"`
+}
+
+type eventView struct {
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"`
+	Trigger    string    `json:"trigger"`
+	OK         bool      `json:"ok"`
+	Error      string    `json:"error,omitempty"`
+	OldPID     int       `json:"old_pid,omitempty"`
+	NewPID     int       `json:"new_pid,omitempty"`
+	Generation int       `json:"generation,omitempty"`
+	HandOff    string    `json:"hand_off,omitempty"`
+}
+
+func (a *admin) view(ctx context.Context) (statusView, error) {
+	st, err := processStatus(ctx)
+	if err != nil {
+		return statusView{}, err
+	}
+	v := statusView{
+		MasterPID: st.MasterPID, WorkerPID: st.WorkerPID, Generation: st.Generation,
+		Started: st.Started, Uptime: time.Since(st.Started).Round(time.Second).String(),
+		Executable: st.Executable, ExecutableModTime: st.ExecutableModTime,
+		Reloading: st.Reloading, Draining: a.s.IsDraining(), Graceful: st.MasterPID != 0,
+		Sockets: st.Listeners,
+	}
+	list, _ := runningServers()
+	for _, s := range list {
+		sv := serverView{Name: s.name}
+		s.mu.Lock()
+		for _, l := range s.lns {
+			sv.Listeners = append(sv.Listeners, l.scheme+"://"+l.Addr().String())
+		}
+		s.mu.Unlock()
+		v.Servers = append(v.Servers, sv)
+	}
+	sortServers(v.Servers)
+	for i := len(st.History) - 1; i >= 0; i-- { // newest first
+		e := st.History[i]
+		ev := eventView{Time: e.Time, Kind: e.Kind, Trigger: e.Trigger, OK: e.OK, Error: e.Err,
+			OldPID: e.OldPID, NewPID: e.NewPID, Generation: e.Generation}
+		if e.HandOff > 0 {
+			ev.HandOff = e.HandOff.Round(time.Millisecond).String()
+		}
+		v.History = append(v.History, ev)
+	}
+	return v, nil
+}
+
+func sortServers(list []serverView) {
+	for i := 1; i < len(list); i++ {
+		for j := i; j > 0 && list[j].Name < list[j-1].Name; j-- {
+			list[j], list[j-1] = list[j-1], list[j]
+		}
+	}
+}
+
+func (a *admin) status(r *Request) {
+	v, err := a.view(r.Context())
+	if err != nil {
+		r.Response.WriteStatus(http.StatusInternalServerError, "status: "+err.Error()+"\n")
+		return
+	}
+	b, _ := json.MarshalIndent(v, "", "  ")
+	r.Response.Header().Set("Content-Type", "application/json; charset=utf-8")
+	r.Response.Write(b, "\n")
+}
+
+// notice is the message shown at the top of the page.
+type notice struct {
+	Error bool
+	Text  string
+}
+
+var doneNotices = map[string]string{
+	"reload":   "Reloaded: the worker below is the new one.",
+	"restart":  "Restart accepted: the master re-executes itself and starts a fresh worker.",
+	"shutdown": "Shutdown accepted: the program drains and exits.",
+}
+
+func (a *admin) page(r *Request) {
+	var n *notice
+	if text, ok := doneNotices[r.Query("done")]; ok {
+		n = &notice{Text: text}
+	}
+	a.render(r, n)
+}
+
+func (a *admin) render(r *Request, n *notice) {
+	v, err := a.view(r.Context())
+	if err != nil {
+		r.Response.WriteStatus(http.StatusInternalServerError, "status: "+err.Error()+"\n")
+		return
+	}
+	host, _ := os.Hostname()
+	r.Response.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := adminPage.Execute(r.Response.Writer(), map[string]any{
+		"V": v, "Notice": n, "Prefix": a.prefix, "Host": host, "Now": time.Now(),
+	}); err != nil {
+		r.Server.logger.Error("baton: admin page", "err", err)
+	}
+}
+
+var adminPage = template.Must(template.New("admin").Funcs(template.FuncMap{
+	"ago": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return time.Since(t).Round(time.Second).String() + " ago"
+	},
+	"stamp": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	},
+	"pid": func(n int) string {
+		if n == 0 {
+			return "—"
+		}
+		return fmt.Sprint(n)
+	},
+}).Parse(adminHTML))
+
+const adminHTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>baton admin · {{.Host}}</title>
+<style>
+:root{--bg:#f5f6f8;--card:#fff;--ink:#1d2330;--mute:#687083;--line:#e3e6ec;--ok:#1b7f4c;--bad:#b42318;--acc:#3451b2}
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;background:var(--bg);color:var(--ink)}
+header{background:#1d2330;color:#fff;padding:18px 32px;display:flex;align-items:baseline;gap:16px}
+header h1{margin:0;font-size:20px;letter-spacing:.5px}header span{color:#aab3c5;font-size:14px}
+main{max-width:1100px;margin:0 auto;padding:24px 32px}
+.notice{padding:12px 16px;border-radius:8px;margin-bottom:20px;background:#e7f5ee;color:var(--ok);border:1px solid #b7e0c9}
+.notice.error{background:#fdecea;color:var(--bad);border-color:#f5c2bd}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:14px;margin-bottom:22px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
+.card .k{color:var(--mute);font-size:12px;text-transform:uppercase;letter-spacing:.6px}
+.card .v{font-size:22px;font-weight:600;margin-top:2px;word-break:break-all}.card .v.small{font-size:14px;font-weight:500}
+section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:22px}
+section h2{margin:0 0 10px;font-size:16px}
+table{width:100%;border-collapse:collapse;font-size:14px}th,td{text-align:left;padding:7px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{color:var(--mute);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.5px}
+.ok{color:var(--ok);font-weight:600}.bad{color:var(--bad);font-weight:600}code{font-size:13px}
+.actions{display:flex;gap:12px;flex-wrap:wrap}.actions form{margin:0}
+button{font:inherit;border:0;border-radius:8px;padding:10px 20px;cursor:pointer;color:#fff;background:var(--acc)}
+button.warn{background:#9a6700}button.danger{background:var(--bad)}button:hover{filter:brightness(1.1)}
+.hint{color:var(--mute);font-size:13px;margin:10px 0 0}
+</style></head><body>
+<header><h1>baton admin</h1><span>{{.Host}} · {{stamp .Now}}</span></header>
+<main>
+{{with .Notice}}<div class="notice{{if .Error}} error{{end}}" id="notice">{{.Text}}</div>{{end}}
+<div class="grid">
+ <div class="card"><div class="k">Master pid</div><div class="v" id="master-pid">{{pid .V.MasterPID}}</div></div>
+ <div class="card"><div class="k">Worker pid</div><div class="v" id="worker-pid">{{pid .V.WorkerPID}}</div></div>
+ <div class="card"><div class="k">Generation</div><div class="v" id="generation">{{.V.Generation}}</div></div>
+ <div class="card"><div class="k">Uptime</div><div class="v">{{.V.Uptime}}</div></div>
+ <div class="card"><div class="k">State</div><div class="v small">{{if .V.Reloading}}reloading{{else if .V.Draining}}draining{{else}}serving{{end}}{{if not .V.Graceful}} · no master{{end}}</div></div>
+</div>
+<section><h2>Binary</h2>
+<table><tr><th>Path</th><th>Modified</th></tr>
+<tr><td><code>{{.V.Executable}}</code></td><td>{{stamp .V.ExecutableModTime}} ({{ago .V.ExecutableModTime}})</td></tr></table></section>
+<section><h2>Servers</h2>
+<table><tr><th>Server</th><th>Listeners</th></tr>
+{{range .V.Servers}}<tr><td>{{.Name}}</td><td>{{range $i, $l := .Listeners}}{{if $i}}, {{end}}<code>{{$l}}</code>{{end}}</td></tr>
+{{else}}<tr><td colspan="2">none started</td></tr>{{end}}</table></section>
+<section><h2>Actions</h2>
+<div class="actions">
+ <form method="post" action="{{.Prefix}}/reload"><button type="submit" id="reload">Reload</button></form>
+ <form method="post" action="{{.Prefix}}/restart"><button type="submit" class="warn" id="restart">Restart</button></form>
+ <form method="post" action="{{.Prefix}}/shutdown"><button type="submit" class="danger" id="shutdown">Shut down</button></form>
+</div>
+<p class="hint">Reload starts a new worker from the binary on disk and drains this one; a binary that fails to start leaves this worker serving. Restart re-executes the master in place. Shut down drains and exits.</p></section>
+<section><h2>History</h2>
+<table id="history"><tr><th>Time</th><th>Event</th><th>Trigger</th><th>Outcome</th><th>Workers</th><th>Hand-off</th></tr>
+{{range .V.History}}<tr><td>{{stamp .Time}}</td><td>{{.Kind}}</td><td>{{.Trigger}}</td>
+<td>{{if .OK}}<span class="ok">ok</span>{{else}}<span class="bad">failed</span>{{with .Error}}<br><code>{{.}}</code>{{end}}{{end}}</td>
+<td>{{pid .OldPID}} → {{pid .NewPID}}{{with .Generation}} (gen {{.}}){{end}}</td><td>{{.HandOff}}</td></tr>
+{{else}}<tr><td colspan="6">nothing yet</td></tr>{{end}}</table></section>
+</main></body></html>
+`

@@ -1,0 +1,76 @@
+//go:build linux
+
+package baton_test
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type adminStatus struct {
+	MasterPID  int `json:"master_pid"`
+	WorkerPID  int `json:"worker_pid"`
+	Generation int `json:"generation"`
+	History    []struct {
+		Kind    string `json:"kind"`
+		Trigger string `json:"trigger"`
+		OK      bool   `json:"ok"`
+		Error   string `json:"error"`
+	} `json:"history"`
+}
+
+func (p *program) adminStatus() adminStatus {
+	p.t.Helper()
+	code, body, err := p.get("/debug/admin/status")
+	if err != nil || code != 200 {
+		p.t.Fatalf("GET /debug/admin/status = %d %v\n%s", code, err, body)
+	}
+	var st adminStatus
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		p.t.Fatalf("status JSON: %v\n%s", err, body)
+	}
+	return st
+}
+
+func TestAdminDrivesTheMaster(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "admin")
+	install(t, build(t, "./examples/admin"), bin)
+	p := startProgram(t, bin, freePort(t), "BATON_READY_TIMEOUT=5s")
+	w1 := p.waitServing(0, 30*time.Second)
+	st := p.adminStatus()
+	if st.MasterPID != p.pid || st.WorkerPID != w1 || st.Generation != 1 {
+		t.Fatalf("status = %+v, want master %d, worker %d, generation 1", st, p.pid, w1)
+	}
+
+	if code, body, err := p.post("/debug/admin/reload"); err != nil || code != 200 || !strings.Contains(body, "reloaded") {
+		t.Fatalf("POST reload = %d %q %v", code, body, err)
+	}
+	w2 := p.waitServing(w1, 30*time.Second)
+	st = p.adminStatus()
+	if st.WorkerPID != w2 || st.Generation != 2 || len(st.History) == 0 || st.History[0].Trigger != "admin" || !st.History[0].OK {
+		t.Errorf("status after the admin reload = %+v", st)
+	}
+
+	// A binary that cannot start: 500 naming the cause, the worker stays.
+	install(t, build(t, "./testdata/app", "mode=exit"), bin)
+	code, body, err := p.post("/debug/admin/reload")
+	if err != nil || code != 500 || !strings.Contains(body, "exited with status 3") {
+		t.Errorf("POST reload into a crashing binary = %d %q %v, want 500 naming the exit status", code, body, err)
+	}
+	if pid, _ := p.workerPID(); pid != w2 {
+		t.Errorf("worker after the failed reload = %d, want %d", pid, w2)
+	}
+	if st := p.adminStatus(); len(st.History) == 0 || st.History[0].OK || !strings.Contains(st.History[0].Error, "status 3") {
+		t.Errorf("history does not record the failure: %+v", st.History)
+	}
+
+	if code, body, err := p.post("/debug/admin/shutdown"); err != nil || code != 202 {
+		t.Errorf("POST shutdown = %d %q %v, want 202", code, body, err)
+	}
+	if code := p.waitExit(30 * time.Second); code != 0 {
+		t.Errorf("exit code after the admin shutdown = %d, want 0", code)
+	}
+}
