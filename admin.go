@@ -382,7 +382,7 @@ func (a *admin) render(r *Request, n *notice) {
 	if err := adminPage.Execute(r.Response.Writer(), map[string]any{
 		"V": v, "Notice": n, "Prefix": a.prefix, "Host": host, "Now": time.Now(),
 	}); err != nil {
-		r.Server.logger.Error("baton: admin page", "err", err)
+		r.Server.Logger().Error("baton: admin page", "err", err)
 	}
 }
 

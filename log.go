@@ -7,7 +7,7 @@ import (
 
 // logAccess writes the access log line of a request.
 func (s *Server) logAccess(r *Request, start time.Time) {
-	s.logger.LogAttrs(r.Request.Context(), slog.LevelInfo, "request",
+	s.Logger().LogAttrs(r.Request.Context(), slog.LevelInfo, "request",
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", r.resp.Status()),

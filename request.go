@@ -168,7 +168,7 @@ func (s *Server) recovered(r *Request, p any) {
 	if stack == nil {
 		stack = debug.Stack()
 	}
-	s.logger.Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
+	s.Logger().Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
 		"pid", s.pid, "stack", string(stack))
 	r.resp.fail(http.StatusInternalServerError)
 }

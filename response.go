@@ -160,7 +160,7 @@ func (w *Response) WriteError(err error) {
 		return
 	}
 	if status >= 500 {
-		w.req.Server.logger.Error("baton: request failed", "method", w.req.Method, "path", w.req.URL.Path, "err", err)
+		w.req.Server.Logger().Error("baton: request failed", "method", w.req.Method, "path", w.req.URL.Path, "err", err)
 	}
 	w.WriteStatus(status)
 }

@@ -99,8 +99,12 @@ type ServerConfig struct {
 	IdleGrace time.Duration
 
 	// Logger receives the error log and, unless AccessLogDisabled, one line
-	// per request. If nil, a text logger on stderr is used.
+	// per request. If nil, a text logger on stderr is used, at LogLevel.
 	Logger *slog.Logger
+	// LogLevel is the level of the default logger: "debug", "info",
+	// "warn" or "error". If empty, "info" is used. It does not affect a
+	// Logger set in code.
+	LogLevel string
 	// AccessLogDisabled turns the access log off.
 	AccessLogDisabled bool
 
@@ -135,8 +139,10 @@ type Server struct {
 
 	drainStart time.Time
 
+	codeSet  map[string]bool // ServerConfig fields set by code, which the file does not override
+	level    slog.LevelVar
 	router   *router
-	logger   *slog.Logger
+	logp     atomic.Pointer[slog.Logger]
 	pid      int
 	access   atomic.Bool // access log on
 	bodyMax  atomic.Int64
@@ -213,7 +219,14 @@ func newServer(name string) *Server {
 	s.router = newRouter(s)
 	s.access.Store(true)
 	s.bodyMax.Store(DefaultMaxBodySize)
-	s.logger = defaultLogger()
+	s.logp.Store(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &s.level})))
+	if name != "" {
+		// The configuration file's section for this server, if any; code
+		// calls made later override it.
+		if c, err := fileConfig(name); err == nil {
+			s.setConfig(c, false)
+		}
+	}
 	return s
 }
 
@@ -233,8 +246,12 @@ func (s *Server) Config() ServerConfig {
 
 // SetConfig replaces the server's configuration. Fields that take effect per
 // request (logger, access log, body limit, server root) apply at once;
-// listener and timeout settings apply at the next Start.
-func (s *Server) SetConfig(c ServerConfig) error {
+// listener and timeout settings apply at the next Start. The fields it
+// changes are settings of code, which the configuration file no longer
+// overrides.
+func (s *Server) SetConfig(c ServerConfig) error { return s.setConfig(c, true) }
+
+func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	var st *staticFS
 	if c.ServerRoot != "" {
 		var err error
@@ -242,13 +259,28 @@ func (s *Server) SetConfig(c ServerConfig) error {
 			return err
 		}
 	}
+	var level slog.Level
+	if c.LogLevel != "" {
+		if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+			return fmt.Errorf("baton: server %q: log level: %w", s.name, err)
+		}
+	}
 	s.mu.Lock()
+	if fromCode {
+		if s.codeSet == nil {
+			s.codeSet = make(map[string]bool)
+		}
+		for _, f := range changedFields(&s.cfg, &c) {
+			s.codeSet[f] = true
+		}
+	}
 	s.cfg = c
 	s.mu.Unlock()
+	s.level.Set(level)
 	if c.Logger != nil {
-		s.logger = c.Logger
+		s.logp.Store(c.Logger)
 	} else {
-		s.logger = defaultLogger()
+		s.logp.Store(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &s.level})))
 	}
 	s.access.Store(!c.AccessLogDisabled)
 	limit := c.MaxBodySize
@@ -339,8 +371,14 @@ func portAddrs(ports []int) []string {
 	return addrs
 }
 
+func (s *Server) isRunning() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == stateRunning
+}
+
 // Logger returns the server's logger.
-func (s *Server) Logger() *slog.Logger { return s.logger }
+func (s *Server) Logger() *slog.Logger { return s.logp.Load() }
 
 // listener is one bound socket of a server.
 type listener struct {
@@ -360,6 +398,11 @@ func (s *Server) Start() error {
 }
 
 func (s *Server) start() error {
+	if s.name != "" {
+		if _, err := fileConfig(s.name); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch s.state {
@@ -422,7 +465,7 @@ func (s *Server) start() error {
 		IdleTimeout:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ConnState:         s.conns.state,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.Logger().Handler(), slog.LevelWarn),
 	}
 	if hs.ReadTimeout < 0 {
 		hs.ReadTimeout = 0
@@ -446,7 +489,7 @@ func (s *Server) start() error {
 			// shutdown; the connections it accepted live on.
 			hs.Serve(inner)
 		}()
-		s.logger.Info("baton: listening", "server", s.name, "scheme", l.scheme, "addr", l.Addr().String(), "pid", s.pid)
+		s.Logger().Info("baton: listening", "server", s.name, "scheme", l.scheme, "addr", l.Addr().String(), "pid", s.pid)
 		if cfg.OnListen != nil {
 			cfg.OnListen(l.scheme, l.Addr())
 		}
@@ -604,9 +647,9 @@ func (s *Server) finishDrain(ctx context.Context) error {
 		s.httpSrv.Close()
 		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, timeout, ctx.Err())
 	} else if serr != nil {
-		s.logger.Warn("baton: shutdown", "server", s.name, "err", serr)
+		s.Logger().Warn("baton: shutdown", "server", s.name, "err", serr)
 	}
-	s.logger.Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served,
+	s.Logger().Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served,
 		"took", time.Since(s.drainStart).Round(time.Millisecond))
 	return err
 }
@@ -687,7 +730,7 @@ func shutdownAll(list []*Server) {
 	for _, s := range list {
 		wg.Go(func() {
 			if err := s.Shutdown(); err != nil {
-				s.logger.Warn("baton: shutdown", "server", s.name, "err", err)
+				s.Logger().Warn("baton: shutdown", "server", s.name, "err", err)
 			}
 		})
 	}
