@@ -625,6 +625,13 @@ func TestPID1(t *testing.T) {
 	if _, err := strconv.Atoi(body); err != nil {
 		t.Fatalf("GET /orphan = %q", body)
 	}
+	sawOrphan := false
+	for _, c := range children(master) {
+		sawOrphan = sawOrphan || c.comm == "sleep"
+	}
+	if !sawOrphan {
+		t.Errorf("the orphan is not a child of the master: %v", children(master))
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		kids := children(master)
@@ -636,8 +643,6 @@ func TestPID1(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// The orphan did exist as the master's child at some point? It was
-	// re-parented within the namespace; its absence now means it was reaped.
 	syscall.Kill(master, syscall.SIGTERM)
 	if code := a.waitExit(10 * time.Second); code != 0 {
 		t.Errorf("exit status = %d, want 0", code)
