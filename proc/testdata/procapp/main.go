@@ -110,7 +110,7 @@ func main() {
 	mux.HandleFunc("/orphan", func(rw http.ResponseWriter, r *http.Request) {
 		// The shell exits at once; its background child is re-parented
 		// to the nearest reaper, which must wait for it.
-		out, err := exec.Command("sh", "-c", "sleep 0.2 & echo $!").Output()
+		out, err := exec.Command("sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!").Output()
 		if err != nil {
 			rw.WriteHeader(http.StatusInternalServerError)
 			fmt.Fprint(rw, err)
