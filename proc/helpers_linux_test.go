@@ -493,6 +493,24 @@ func waitGone(t *testing.T, pid int, d time.Duration) {
 	}
 }
 
+// checkNoZombies fails the test if a child of pid stays a zombie: one may be
+// one for the moment between its exit and the master's wait.
+func checkNoZombies(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		z := zombies(pid)
+		if len(z) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("zombie children of %d: %v", pid, z)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // zombies returns the children of pid that are zombies.
 func zombies(pid int) []procStat {
 	var out []procStat

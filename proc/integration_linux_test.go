@@ -60,9 +60,7 @@ func TestReloadBySignal(t *testing.T) {
 		t.Errorf("%d of %d requests failed during the reload, first: %v", len(errs), ok+len(errs), errs[0])
 	}
 	waitGone(t, w1.pid, 5*time.Second)
-	if z := zombies(a.pid); len(z) > 0 {
-		t.Errorf("zombie children of the master: %v", z)
-	}
+	checkNoZombies(t, a.pid)
 	st := a.status()
 	if st.MasterPID != a.pid {
 		t.Errorf("status MasterPID = %d, want %d", st.MasterPID, a.pid)
@@ -139,9 +137,7 @@ func TestReloadFailures(t *testing.T) {
 			if w := a.worker(); w.pid != w1.pid {
 				t.Errorf("worker after failed reload = %d, want the old one %d", w.pid, w1.pid)
 			}
-			if z := zombies(a.pid); len(z) > 0 {
-				t.Errorf("zombie children of the master: %v", z)
-			}
+			checkNoZombies(t, a.pid)
 			if c := children(a.pid); len(c) != 1 {
 				t.Errorf("children of the master = %v, want only the old worker", c)
 			}
@@ -282,9 +278,7 @@ func TestRestart(t *testing.T) {
 		t.Errorf("listeners after restart = %+v", st.Listeners)
 	}
 	waitGone(t, w1.pid, 5*time.Second)
-	if z := zombies(a.pid); len(z) > 0 {
-		t.Errorf("zombie children of the master: %v", z)
-	}
+	checkNoZombies(t, a.pid)
 	// A restart asked for by a worker; then a reload still works.
 	if body := a.mustGet("/restart"); body != "ok" {
 		t.Fatalf("GET /restart = %q, want ok", body)
@@ -371,9 +365,7 @@ func TestWorkerKilled(t *testing.T) {
 	syscall.Kill(w2.pid, syscall.SIGKILL)
 	a.waitWorker(w2.pid, 5*time.Second)
 	a.log.waitFor(t, time.Second, 1, "respawning worker", "in=100ms")
-	if z := zombies(a.pid); len(z) > 0 {
-		t.Errorf("zombie children of the master: %v", z)
-	}
+	checkNoZombies(t, a.pid)
 }
 
 func TestWorkerExitZeroEndsProgram(t *testing.T) {
@@ -646,5 +638,76 @@ func TestPID1(t *testing.T) {
 	syscall.Kill(master, syscall.SIGTERM)
 	if code := a.waitExit(10 * time.Second); code != 0 {
 		t.Errorf("exit status = %d, want 0", code)
+	}
+}
+
+func TestDrainTimeoutKillsOldWorker(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{env: []string{"BATON_DRAIN_TIMEOUT=500ms"}})
+	w1 := a.waitServing(10 * time.Second)
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := a.get("/sleep?ms=30000")
+		res <- err
+	}()
+	a.log.waitFor(t, 5*time.Second, 1, "sleep begin")
+	start := time.Now()
+	a.signal(syscall.SIGUSR1)
+	a.log.waitFor(t, 5*time.Second, 1, "reload complete")
+	// Drain timeout plus DefaultExitGrace, then SIGKILL.
+	waitGone(t, w1.pid, 500*time.Millisecond+proc.DefaultExitGrace+2*time.Second)
+	if d := time.Since(start); d < 500*time.Millisecond+proc.DefaultExitGrace-100*time.Millisecond {
+		t.Errorf("old worker gone after %s, before its drain timeout and grace", d)
+	}
+	a.log.waitFor(t, time.Second, 1, "did not exit in time")
+	if err := <-res; err == nil {
+		t.Errorf("request of the killed worker succeeded")
+	}
+	checkNoZombies(t, a.pid)
+}
+
+func TestRestartExecFails(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	if err := os.Chmod(a.bin, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.signal(syscall.SIGUSR2)
+	a.log.waitFor(t, 10*time.Second, 1, "restart failed", "permission denied")
+	// Workers cannot start either until the binary is fixed; the master
+	// keeps trying with a backoff and keeps the socket.
+	a.log.waitFor(t, 10*time.Second, 1, "respawn failed")
+	if err := os.Chmod(a.bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w2 := a.waitWorker(w1.pid, 10*time.Second)
+	if w2.gen < 2 {
+		t.Errorf("worker generation %d after a failed restart, want 2 or more", w2.gen)
+	}
+	st := a.status()
+	if st.MasterPID != a.pid || len(st.History) == 0 || st.History[0].Kind != "restart" || st.History[0].OK {
+		t.Errorf("status = pid %d, history %+v; want pid %d and a failed restart first", st.MasterPID, st.History, a.pid)
+	}
+}
+
+func TestGracefulOff(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{env: []string{"BATON_GRACEFUL=0"}})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, _, err := a.get("/pid"); err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not serving")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w := a.worker(); w.pid != a.pid || w.gen != 0 {
+		t.Errorf("/pid = %+v, want the started process %d itself with generation 0", w, a.pid)
+	}
+	if c := children(a.pid); len(c) != 0 {
+		t.Errorf("children %v, want none", c)
 	}
 }
