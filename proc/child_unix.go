@@ -39,7 +39,7 @@ type child struct {
 	failMsg   string
 	crashLine string
 	drainSent bool
-	keys      map[string]bool // socket keys this worker asked for
+	sockets   map[*socket]bool // the sockets this worker asked for
 }
 
 func newChild(pid, gen int) *child {
@@ -52,7 +52,7 @@ func newChild(pid, gen int) *child {
 		failed:    make(chan struct{}),
 		stopped:   make(chan struct{}),
 		crashDone: make(chan struct{}),
-		keys:      make(map[string]bool),
+		sockets:   make(map[*socket]bool),
 	}
 }
 

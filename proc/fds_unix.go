@@ -37,10 +37,6 @@ func (s *socket) addKey(key string) {
 	}
 }
 
-func (s *socket) removeKey(key string) {
-	s.keys = slices.DeleteFunc(s.keys, func(k string) bool { return k == key })
-}
-
 // close closes the master's descriptor and removes a socket file the master
 // created.
 func (s *socket) close() {

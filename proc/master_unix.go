@@ -38,6 +38,7 @@ type request struct {
 	trigger string
 	at      time.Time
 	reply   func(error) // nil when nobody waits (signals)
+	from    *child      // the worker asking, or nil
 }
 
 func (r request) answer(err error) {
@@ -263,6 +264,14 @@ func (m *master) run() int {
 		return code
 	}
 	for {
+		if len(m.pending) > 0 && !m.shutdownPending() {
+			// Reloads asked for while the first worker or a respawned
+			// one was starting.
+			waiters := m.pending
+			m.pending = nil
+			m.reloadAll(waiters)
+			continue
+		}
 		if m.stash != nil {
 			r := *m.stash
 			m.stash = nil
@@ -307,33 +316,38 @@ func (m *master) run() int {
 func (m *master) handle(r request) (code int, exit bool) {
 	switch r.kind {
 	case msgReload:
-		waiters := []request{r}
-		// Requests already queued join this reload.
-		for more := true; more; {
-			select {
-			case r2 := <-m.reqs:
-				if r2.kind == msgReload {
-					waiters = append(waiters, r2)
-				} else {
-					m.queue(r2)
-				}
-			default:
-				more = false
-			}
-		}
-		m.reload(waiters)
-		// Requests that arrived during a reload are coalesced into one
-		// more reload, whose result all of them get.
-		for len(m.pending) > 0 && !m.shutdownPending() {
-			waiters, m.pending = m.pending, nil
-			m.reload(waiters)
-		}
+		m.reloadAll([]request{r})
 	case msgRestart:
 		m.restart(r)
 	case msgShutdown:
 		return m.shutdown(r, 0), true
 	}
 	return 0, false
+}
+
+// reloadAll performs one reload for waiters and for the reload requests
+// already queued, then one more for all those that arrive meanwhile, and so
+// on.
+func (m *master) reloadAll(waiters []request) {
+	for more := true; more; {
+		select {
+		case r := <-m.reqs:
+			if r.kind == msgReload {
+				waiters = append(waiters, r)
+			} else {
+				m.queue(r)
+			}
+		default:
+			more = false
+		}
+	}
+	m.reload(waiters)
+	// Requests that arrived during a reload are coalesced into one more
+	// reload, whose result all of them get.
+	for len(m.pending) > 0 && !m.shutdownPending() {
+		waiters, m.pending = m.pending, nil
+		m.reload(waiters)
+	}
 }
 
 // queue keeps a request that arrived while the run goroutine was waiting.
@@ -477,7 +491,7 @@ func (m *master) serve(c *child) {
 			c.stoppedOnce.Do(func() { close(c.stopped) })
 		case msgReload, msgRestart, msgShutdown:
 			id := msg.ID
-			m.reqs <- request{kind: msg.Type, trigger: msg.Trigger, at: time.Now(), reply: func(err error) {
+			m.reqs <- request{kind: msg.Type, trigger: msg.Trigger, at: time.Now(), from: c, reply: func(err error) {
 				rep := &message{Type: msgReply, ID: id}
 				setReplyErr(rep, err)
 				c.conn.send(rep, -1)
@@ -526,7 +540,7 @@ func (m *master) listen(c *child, key, network, addr string) (int, string, error
 	}
 	s.addKey(key)
 	c.mu.Lock()
-	c.keys[key] = true
+	c.sockets[s] = true
 	c.mu.Unlock()
 	fd, err := dupCloexec(s.fd)
 	if err != nil {
@@ -539,11 +553,10 @@ func (m *master) listen(c *child, key, network, addr string) (int, string, error
 // key, else a socket-activation socket named key, else one bound to addr.
 func (m *master) findSocket(key, network, addr string) *socket {
 	for _, s := range m.sockets {
-		if s.hasKey(key) {
-			if matchAddr(network, addr, s.addr) || portZero(network, addr) && sameFamily(network, s.network) {
-				return s
-			}
-			s.removeKey(key) // the address behind this key changed
+		// A key whose address changed (a new configuration) gets a new
+		// socket; the old one stays while a worker uses it.
+		if s.hasKey(key) && (matchAddr(network, addr, s.addr) || portZero(network, addr) && sameFamily(network, s.network)) {
+			return s
 		}
 	}
 	for _, s := range m.sockets {
@@ -590,19 +603,19 @@ func (m *master) prune() {
 	if m.cur == nil {
 		return
 	}
-	used := make(map[string]bool)
+	used := make(map[*socket]bool)
 	for _, c := range []*child{m.cur, m.starting} {
 		if c == nil {
 			continue
 		}
 		c.mu.Lock()
-		for k := range c.keys {
-			used[k] = true
+		for s := range c.sockets {
+			used[s] = true
 		}
 		c.mu.Unlock()
 	}
 	m.sockets = slices.DeleteFunc(m.sockets, func(s *socket) bool {
-		if s.activated || slices.ContainsFunc(s.keys, func(k string) bool { return used[k] }) {
+		if s.activated || used[s] {
 			return false
 		}
 		m.log.Info("baton: closing unused socket", "keys", strings.Join(s.keys, ","), "addr", s.addr.String())
@@ -754,7 +767,7 @@ func (m *master) finishRestart(rerr *ReloadError) {
 func (m *master) reload(waiters []request) {
 	at, trigger := waiters[0].at, waiters[0].trigger
 	// Never two old workers: wait for the previous one to finish.
-	if !m.waitDraining() {
+	if !m.waitDraining(waiters) {
 		answerAll(waiters, ErrShuttingDown)
 		return
 	}
@@ -799,14 +812,19 @@ func (m *master) reload(waiters []request) {
 	m.prune()
 }
 
-// waitDraining waits until no old worker is draining. It reports false if a
-// shutdown was asked for meanwhile.
-func (m *master) waitDraining() bool {
+// waitDraining waits until no old worker is draining, except old workers
+// that are among the waiters: a handler of theirs waits for this reload, so
+// they cannot finish before it (it was asked for during the previous
+// reload). It reports false if a shutdown was asked for meanwhile.
+func (m *master) waitDraining(waiters []request) bool {
 	for {
 		m.mu.Lock()
 		var d *child
-		if len(m.draining) > 0 {
-			d = m.draining[0]
+		for _, c := range m.draining {
+			if !slices.ContainsFunc(waiters, func(r request) bool { return r.from == c }) {
+				d = c
+				break
+			}
 		}
 		m.mu.Unlock()
 		if d == nil {

@@ -99,10 +99,18 @@ func main() {
 		}
 		json.NewEncoder(rw).Encode(st)
 	})
+	mux.HandleFunc("/exit", func(rw http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(rw, "bye")
+		rw.(http.Flusher).Flush()
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			os.Exit(0)
+		}()
+	})
 	mux.HandleFunc("/orphan", func(rw http.ResponseWriter, r *http.Request) {
 		// The shell exits at once; its background child is re-parented
 		// to the nearest reaper, which must wait for it.
-		out, err := exec.Command("sh", "-c", "sleep 0.2 & echo $!").Output()
+		out, err := exec.Command("sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!").Output()
 		if err != nil {
 			rw.WriteHeader(http.StatusInternalServerError)
 			fmt.Fprint(rw, err)
@@ -111,8 +119,26 @@ func main() {
 		fmt.Fprint(rw, strings.TrimSpace(string(out)))
 	})
 
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
+	// Connections accepted but without a request yet: http.Server.Shutdown
+	// would close them unanswered, so the drain waits for their request.
+	var (
+		mu       sync.Mutex
+		newConns = make(map[net.Conn]bool)
+	)
+	srv := &http.Server{Handler: mux, ConnState: func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		if s == http.StateNew {
+			newConns[c] = true
+		} else {
+			delete(newConns, c)
+		}
+	}}
+	served := make(chan struct{})
+	go func() {
+		srv.Serve(ln)
+		close(served)
+	}()
 	if w == nil {
 		select {}
 	}
@@ -125,6 +151,16 @@ func main() {
 		}
 	}
 	<-w.Draining()
+	ln.Close()
+	<-served
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := len(newConns)
+		mu.Unlock()
+		if n == 0 {
+			break
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -1,0 +1,161 @@
+// Package proc is the process machinery of baton: one master and one worker
+// per program, so that the program can replace itself with the binary on
+// disk without refusing or dropping a connection. It contains no HTTP code;
+// the root package baton drives it.
+//
+// The master is the process the user started. Its pid never changes, so
+// service managers (systemd Type=simple or Type=notify, supervisord, Docker
+// with the master as pid 1) see one steady process. The master owns the
+// listening sockets, never serves a request, and starts, watches and
+// replaces workers: the same binary path, the same arguments and working
+// directory, the same environment plus EnvWorker. The worker runs the
+// application and serves on duplicates of the master's sockets.
+//
+// baton calls [Init] at the first framework call:
+//
+//	w, err := proc.Init(proc.Options{})  // the master never returns from here
+//	if err != nil { ... }
+//	if w == nil { ... }                  // no master: serve by yourself
+//	ln, err := w.Listen("default/http/0/:8199", "tcp", ":8199")
+//	if err != nil { w.Fail(err); os.Exit(1) }
+//	go srv.Serve(ln)
+//	w.Ready(proc.ReadyInfo{})
+//	<-w.Draining()
+//	ln.Close(); w.StoppedAccepting()
+//	srv.Shutdown(ctx)                    // finish in-flight requests, then exit 0
+//
+// # Hot reload
+//
+// A reload (SIGUSR1 to the master, or [Worker.Reload]) starts a new worker
+// from the binary now on disk, waits until it calls [Worker.Ready] (at most
+// the ready timeout), answers the callers of Reload, and then tells the old
+// worker to drain: it must exit within the drain timeout, or
+// [DefaultExitGrace] later it is killed. If the new worker exits, crashes,
+// reports [Worker.Fail] or is not ready in time, it is killed and reaped,
+// the old worker goes on serving, and the cause is logged, kept in the
+// history ([Worker.Status]) and returned by Reload as a [*ReloadError], e.g.
+// "baton: reload: new worker 1234: exited with status 2: panic: boom".
+//
+// Reloads run one at a time. Requests that arrive during a reload are
+// coalesced into one more reload, whose result all of them get. A reload
+// does not start while the previous old worker is still draining, so there
+// is at most one old worker, except one whose own handler waits for the
+// reload (it cannot finish before the reload does).
+//
+// A restart (SIGUSR2, [Worker.Restart]) also replaces the master: the
+// worker drains and closes its listeners, then the master re-executes itself
+// from the binary on disk (same pid; the sockets are kept open across the
+// exec, so new connections wait in the backlog rather than being refused)
+// and starts a fresh worker. The old worker finishes draining meanwhile.
+//
+// A shutdown (SIGINT, SIGTERM, SIGQUIT, SIGHUP, [Worker.Shutdown]) drains
+// the workers, waits for them (bounded), closes the sockets and exits 0. A
+// second signal during a shutdown kills the workers at once.
+//
+// A worker that dies unexpectedly (a crash, kill -9) is replaced at once,
+// then with a backoff of 100ms, 200ms, ... up to 5s if it keeps dying; the
+// backoff resets once a worker has been ready for 10s. A worker that exits
+// with status 0 without being asked to drain ends the program: the master
+// exits 0. If the very first worker cannot become ready, the master logs why
+// and exits with that worker's exit status, or 1. A worker whose master
+// dies sees its control channel close: Draining is closed, so it drains and
+// exits instead of holding the port alone.
+//
+// # Signals
+//
+// The master handles:
+//
+//	SIGUSR1                          reload
+//	SIGUSR2                          restart
+//	SIGINT, SIGTERM, SIGQUIT, SIGHUP shutdown
+//	SIGCHLD                          reap children
+//
+// A worker relays SIGUSR1 and SIGUSR2 to the master as reload and restart
+// requests, and SIGINT, SIGTERM, SIGQUIT and SIGHUP as a shutdown request
+// (if the master is gone, it closes Draining instead). So a signal sent to
+// the whole process group, such as Ctrl-C in a terminal, goes through the
+// master either way; a SIGUSR1 sent to the group may cause a second,
+// coalesced reload.
+//
+// # Protocol
+//
+// The control channel is a Unix stream socket pair; the worker's end is its
+// file descriptor 3. Each message is one line of JSON with a "type". The
+// worker sends "hello", "listen", "ready", "fail", "stopped", "reload",
+// "restart", "shutdown" and "status"; requests carry an "id" and the master
+// answers each with a "reply" of the same id. A reply to "listen" carries
+// exactly one listening socket as SCM_RIGHTS, marked by "fd": true. The
+// master sends "drain" on its own. File descriptor 4 of a worker is a pipe
+// that the worker makes its crash output (runtime/debug.SetCrashOutput), so
+// that the master can name the first line of a fatal panic without copying
+// the worker's stderr. Workers share the master's stdout and stderr.
+//
+// At a restart, the master passes its sockets to its re-executed self as
+// inherited descriptors named in BATON_FDS ("fd=key" pairs) and its state
+// (start time, generation counter, history, draining workers) in
+// BATON_STATE. Neither is visible to workers or to the application.
+//
+// # Sockets
+//
+// The master keeps each listening socket as a raw, non-blocking,
+// close-on-exec descriptor and never wraps it in an *os.File: the
+// non-blocking flag belongs to the socket, shared by every duplicate in
+// every process, and (*os.File).Fd would clear it. [Worker.Listen] finds the
+// socket held for its key, else a socket-activation socket named after the
+// key or bound to the address, else a held socket bound to the same
+// (non-zero port) address, else binds a new one. After a reload the master
+// closes the sockets the current worker no longer uses (except
+// socket-activation ones).
+//
+// # systemd
+//
+// With NOTIFY_SOCKET set (Type=notify or Type=notify-reload), the master
+// sends READY=1 and MAINPID once the first worker is ready, RELOADING=1 with
+// MONOTONIC_USEC when a reload or restart starts and READY=1 when it ends,
+// and STOPPING=1 at shutdown. Abstract socket names ("@...") work. With
+// socket activation (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES), the master
+// adopts the passed sockets and hands them to workers whose Listen key
+// equals the socket's name (FileDescriptorName=) or whose address matches
+// its bound address. The variables are removed from the environment.
+// examples/systemd holds unit files.
+//
+// # Configuration
+//
+// [Options] sets the logger and the timeouts; BATON_READY_TIMEOUT and
+// BATON_DRAIN_TIMEOUT (Go durations) apply when the fields are zero, and a
+// worker's [ReadyInfo] overrides both for the reloads that follow.
+// BATON_GRACEFUL=0 (or false, off) turns the master off.
+//
+// # NOTES
+//
+// Code that runs before the first framework call runs in the master too,
+// and again in every worker: keep it to flag parsing and configuration.
+// Goroutines, jobs, database connections and anything else with side effects
+// belong after it, which only workers run.
+//
+// If reloads do not pick up your changes, you are probably using "go run":
+// it builds a temporary binary, and the master starts workers from that
+// same file. Build the binary, run it, and rebuild it to its path (or swap
+// it in by rename) before a reload.
+//
+// The executable path is resolved once, when the master starts. When the
+// program was started through a path that names the same file (for
+// instance a "current" symlink of a release directory), that path is kept,
+// so switching the symlink and reloading starts the new release.
+//
+// The master waits for any of its children (it must reap orphans when it is
+// pid 1 of a container). Code that runs in the master must therefore not
+// start processes and wait for them with os/exec: the wait would fail with
+// ECHILD.
+//
+// net/http's Server.Shutdown closes, unanswered, a connection it accepted
+// but whose request it had not yet read. On drain, close the listeners
+// first, call [Worker.StoppedAccepting], let the connections already
+// accepted deliver their first request (http.Server.ConnState tells which
+// are still StateNew), and only then call Shutdown.
+//
+// Without a master the process serves by itself and there is no hot reload:
+// under "go test" (testing.Testing), with BATON_GRACEFUL=0, and on Windows
+// and other platforms without Unix process semantics (AIX included), where
+// Init returns a nil *Worker.
+package proc

@@ -1,0 +1,713 @@
+//go:build linux
+
+package proc_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/baton-go/baton/proc"
+)
+
+// status returns the master's status through the worker.
+func (a *app) status() proc.Status {
+	a.t.Helper()
+	var st proc.Status
+	if err := json.Unmarshal([]byte(a.mustGet("/status")), &st); err != nil {
+		a.t.Fatal(err)
+	}
+	return st
+}
+
+func countKind(st proc.Status, kind string) int {
+	n := 0
+	for _, ev := range st.History {
+		if ev.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func TestReloadBySignal(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	if w1.gen != 1 {
+		t.Errorf("first worker generation = %d, want 1", w1.gen)
+	}
+	stop := a.hammer()
+	a.signal(syscall.SIGUSR1)
+	lines := a.log.waitFor(t, 10*time.Second, 1, "reload complete")
+	if !strings.Contains(lines[0], "trigger=SIGUSR1") || !strings.Contains(lines[0], "handoff=") {
+		t.Errorf("reload log line = %q, want trigger=SIGUSR1 and a handoff", lines[0])
+	}
+	w2 := a.waitWorker(w1.pid, 5*time.Second)
+	ok, errs := stop()
+	if w2.pid == w1.pid || w2.gen != 2 {
+		t.Errorf("after reload: worker %d gen %d, want a new pid (old %d) with gen 2", w2.pid, w2.gen, w1.pid)
+	}
+	if len(errs) > 0 {
+		t.Errorf("%d of %d requests failed during the reload, first: %v", len(errs), ok+len(errs), errs[0])
+	}
+	waitGone(t, w1.pid, 5*time.Second)
+	checkNoZombies(t, a.pid)
+	st := a.status()
+	if st.MasterPID != a.pid {
+		t.Errorf("status MasterPID = %d, want %d", st.MasterPID, a.pid)
+	}
+	if st.WorkerPID != w2.pid || st.Generation != 2 {
+		t.Errorf("status worker = %d gen %d, want %d gen 2", st.WorkerPID, st.Generation, w2.pid)
+	}
+	if len(st.History) != 1 || st.History[0].Kind != "reload" || !st.History[0].OK ||
+		st.History[0].OldPID != w1.pid || st.History[0].NewPID != w2.pid || st.History[0].HandOff <= 0 {
+		t.Errorf("status history = %+v, want one successful reload from %d to %d", st.History, w1.pid, w2.pid)
+	}
+	if len(st.Listeners) != 1 || st.Listeners[0].Addr != fmt.Sprintf("127.0.0.1:%d", a.port) {
+		t.Errorf("status listeners = %+v", st.Listeners)
+	}
+}
+
+func TestReloadByRequest(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	// The handler that asks is served by the old worker, which must get its
+	// answer before it is told to drain.
+	if body := a.mustGet("/reload"); body != "ok" {
+		t.Fatalf("GET /reload = %q, want ok", body)
+	}
+	// The old worker may accept a few more connections until it gets
+	// the drain message.
+	w2 := a.waitWorker(w1.pid, 5*time.Second)
+	if w2.gen != 2 {
+		t.Errorf("after reload: worker %d gen %d, want a new pid (old %d) with gen 2", w2.pid, w2.gen, w1.pid)
+	}
+	waitGone(t, w1.pid, 5*time.Second)
+	st := a.status()
+	if n := len(st.History); n != 1 || st.History[0].Trigger != "http" {
+		t.Errorf("history = %+v, want one reload triggered by http", st.History)
+	}
+}
+
+func TestReloadFailures(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{env: []string{"BATON_READY_TIMEOUT=2s"}})
+	w1 := a.waitServing(10 * time.Second)
+	tests := []struct {
+		mode string
+		want []string
+	}{
+		{"exit", []string{"exited with status 3"}},
+		{"panic", []string{"exited with status 2", "panic: boom"}},
+		{"nostart", []string{"listen tcp 192.0.2.1:" + strconv.Itoa(a.port), "bind: cannot assign requested address"}},
+		{"hang", []string{"not ready after 2s"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			a.t = t
+			a.swap(tt.mode)
+			start := time.Now()
+			code, body, err := a.get("/reload")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code != http.StatusInternalServerError || !strings.HasPrefix(body, "baton: reload: new worker ") {
+				t.Errorf("GET /reload = %d %q, want 500 and a reload error", code, body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("GET /reload = %q, want it to contain %q", body, w)
+				}
+			}
+			a.log.waitFor(t, 5*time.Second, i+1, "reload failed")
+			if got := a.log.matching("reload failed", tt.want[0]); len(got) != 1 {
+				t.Errorf("log lines with %q: %q, want 1", tt.want[0], got)
+			}
+			t.Logf("%s: failed reload reported after %s", tt.mode, time.Since(start).Round(time.Millisecond))
+			if w := a.worker(); w.pid != w1.pid {
+				t.Errorf("worker after failed reload = %d, want the old one %d", w.pid, w1.pid)
+			}
+			checkNoZombies(t, a.pid)
+			if c := children(a.pid); len(c) != 1 {
+				t.Errorf("children of the master = %v, want only the old worker", c)
+			}
+		})
+	}
+	a.t = t
+	st := a.status()
+	if n := countKind(st, "reload"); n != len(tests) {
+		t.Errorf("history has %d reloads, want %d", n, len(tests))
+	}
+	for _, ev := range st.History {
+		if ev.OK || ev.Err == "" || ev.NewPID == 0 || ev.OldPID != w1.pid {
+			t.Errorf("history event %+v, want a failure with old %d and a new pid", ev, w1.pid)
+		}
+	}
+	// A good binary reloads fine afterwards.
+	a.swap("v2")
+	if body := a.mustGet("/reload"); body != "ok" {
+		t.Fatalf("GET /reload = %q, want ok", body)
+	}
+	if w := a.waitWorker(w1.pid, 5*time.Second); w.version != "v2" {
+		t.Errorf("worker after reload = %+v, want a new v2 worker", w)
+	}
+}
+
+func TestReloadFailureBySignal(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	a.swap("panic")
+	a.signal(syscall.SIGUSR1)
+	line := a.log.waitFor(t, 10*time.Second, 1, "reload failed")[0]
+	if !strings.Contains(line, "panic: boom") || !strings.Contains(line, "trigger=SIGUSR1") {
+		t.Errorf("log line = %q, want the panic and the trigger", line)
+	}
+	if w := a.worker(); w.pid != w1.pid {
+		t.Errorf("worker = %d, want the old one %d", w.pid, w1.pid)
+	}
+}
+
+func TestCoalesce(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{env: []string{"PROCAPP_READY_DELAY=500ms"}})
+	w1 := a.waitServing(10 * time.Second)
+	a.signal(syscall.SIGUSR1)
+	// Wait until the first reload is under way.
+	deadline := time.Now().Add(5 * time.Second)
+	for !a.status().Reloading {
+		if time.Now().After(deadline) {
+			t.Fatal("reload not in progress")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.signal(syscall.SIGUSR1)
+	time.Sleep(20 * time.Millisecond) // separate deliveries, not a readiness check
+	a.signal(syscall.SIGUSR1)
+	lines := a.log.waitFor(t, 10*time.Second, 2, "reload complete")
+	if !strings.Contains(lines[1], "waiters=2") {
+		t.Errorf("second reload = %q, want it to serve both later signals (waiters=2)", lines[1])
+	}
+	// No third reload may follow.
+	deadline = time.Now().Add(5 * time.Second)
+	var st proc.Status
+	for st = a.status(); st.Reloading || len(children(a.pid)) > 1; st = a.status() {
+		if time.Now().After(deadline) {
+			t.Fatal("reloads did not settle")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := countKind(st, "reload"); n != 2 {
+		t.Errorf("%d reloads for 3 signals, want 2: %+v", n, st.History)
+	}
+	if st.Generation != 3 || st.WorkerPID == w1.pid {
+		t.Errorf("worker %d generation %d, want generation 3", st.WorkerPID, st.Generation)
+	}
+}
+
+func TestCoalesceRequests(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{env: []string{"PROCAPP_READY_DELAY=400ms"}})
+	a.waitServing(10 * time.Second)
+	// Three concurrent requests: one reload starts, the others join the
+	// next one (or this one, if they arrive before it starts).
+	results := make(chan string, 3)
+	for range 3 {
+		go func() {
+			_, body, err := a.get("/reload")
+			if err != nil {
+				body = err.Error()
+			}
+			results <- body
+		}()
+	}
+	for range 3 {
+		if r := <-results; r != "ok" {
+			t.Errorf("GET /reload = %q, want ok", r)
+		}
+	}
+	if n := countKind(a.status(), "reload"); n < 1 || n > 2 {
+		t.Errorf("%d reloads for 3 concurrent requests, want 1 or 2", n)
+	}
+}
+
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	inodes := listenInodes(t, a.port)
+	if len(inodes) != 1 {
+		t.Fatalf("listening sockets on port %d: %v, want 1", a.port, inodes)
+	}
+	a.swap("v2")
+	stop := a.hammer()
+	a.signal(syscall.SIGUSR2)
+	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
+	w2 := a.waitWorker(w1.pid, 5*time.Second)
+	ok, errs := stop()
+	if len(errs) > 0 {
+		t.Errorf("%d of %d requests failed during the restart, first: %v", len(errs), ok+len(errs), errs[0])
+	}
+	if w2.version != "v2" {
+		t.Errorf("worker after restart runs %s, want v2", w2.version)
+	}
+	if got := a.log.matching("master started", "restarted=true"); len(got) != 1 {
+		t.Errorf("master re-executions logged: %q, want 1", got)
+	}
+	st := a.status()
+	if st.MasterPID != a.pid {
+		t.Errorf("master pid after restart = %d, want %d", st.MasterPID, a.pid)
+	}
+	if got := listenInodes(t, a.port); len(got) != 1 || got[0] != inodes[0] {
+		t.Errorf("listening socket after restart = %v, want the same %v", got, inodes)
+	}
+	if len(st.History) != 1 || st.History[0].Kind != "restart" || !st.History[0].OK || st.History[0].OldPID != w1.pid || st.History[0].NewPID != w2.pid {
+		t.Errorf("history = %+v, want one successful restart from %d to %d", st.History, w1.pid, w2.pid)
+	}
+	if len(st.Listeners) != 1 || st.Listeners[0].Key != fmt.Sprintf("default/http/0/:%d", a.port) {
+		t.Errorf("listeners after restart = %+v", st.Listeners)
+	}
+	waitGone(t, w1.pid, 5*time.Second)
+	checkNoZombies(t, a.pid)
+	// A restart asked for by a worker; then a reload still works.
+	if body := a.mustGet("/restart"); body != "ok" {
+		t.Fatalf("GET /restart = %q, want ok", body)
+	}
+	a.log.waitFor(t, 10*time.Second, 2, "restart complete")
+	w3 := a.waitWorker(w2.pid, 5*time.Second)
+	if body := a.mustGet("/reload"); body != "ok" {
+		t.Fatalf("GET /reload after restarts = %q, want ok", body)
+	}
+	st = a.status()
+	if n := len(st.History); n != 3 || st.History[2].OldPID != w3.pid {
+		t.Errorf("history = %+v, want restart, restart, reload", st.History)
+	}
+	if st.Generation != 4 {
+		t.Errorf("generation = %d, want 4 (counted across restarts)", st.Generation)
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		code, body, err := a.get("/sleep?ms=1500")
+		res <- result{code, body, err}
+	}()
+	a.log.waitFor(t, 5*time.Second, 1, "sleep begin")
+	a.signal(syscall.SIGTERM)
+	r := <-res
+	if r.err != nil || r.code != http.StatusOK || r.body != fmt.Sprintf("slept %d", w1.pid) {
+		t.Errorf("in-flight request = %d %q %v, want it to finish", r.code, r.body, r.err)
+	}
+	if code := a.waitExit(10 * time.Second); code != 0 {
+		t.Errorf("master exit status = %d, want 0", code)
+	}
+	if !gone(w1.pid) {
+		t.Errorf("worker %d still running after the master exited", w1.pid)
+	}
+	if !portClosed(a.port) {
+		t.Errorf("port %d still accepts after shutdown", a.port)
+	}
+	a.log.waitFor(t, time.Second, 1, "shutdown complete")
+}
+
+func TestShutdownByWorkerSignal(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	// INT to the worker alone is relayed to the master.
+	syscall.Kill(w1.pid, syscall.SIGINT)
+	if code := a.waitExit(10 * time.Second); code != 0 {
+		t.Errorf("master exit status = %d, want 0", code)
+	}
+	a.log.waitFor(t, time.Second, 1, "shutting down", "trigger=\"SIGINT to worker\"")
+}
+
+func TestWorkerKilled(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	start := time.Now()
+	syscall.Kill(w1.pid, syscall.SIGKILL)
+	w2 := a.waitWorker(w1.pid, 5*time.Second)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("worker replaced after %s, want within a second", d)
+	} else {
+		t.Logf("worker replaced after %s", d.Round(time.Millisecond))
+	}
+	if w2.gen != 2 {
+		t.Errorf("new worker generation = %d, want 2", w2.gen)
+	}
+	a.log.waitFor(t, time.Second, 1, "worker died", "killed by signal 9")
+	st := a.status()
+	if len(st.History) != 1 || st.History[0].Kind != "respawn" || !st.History[0].OK {
+		t.Errorf("history = %+v, want one respawn", st.History)
+	}
+	// A second crash right away is respawned after a short backoff.
+	syscall.Kill(w2.pid, syscall.SIGKILL)
+	a.waitWorker(w2.pid, 5*time.Second)
+	a.log.waitFor(t, time.Second, 1, "respawning worker", "in=100ms")
+	checkNoZombies(t, a.pid)
+}
+
+func TestWorkerExitZeroEndsProgram(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	// A worker that ends with status 0 without being asked to drain ended
+	// the program.
+	a.mustGet("/exit")
+	if code := a.waitExit(10 * time.Second); code != 0 {
+		t.Errorf("master exit status = %d, want 0", code)
+	}
+	waitGone(t, w1.pid, time.Second)
+	a.log.waitFor(t, time.Second, 1, "worker exited with status 0")
+	if !portClosed(a.port) {
+		t.Errorf("port %d still accepts", a.port)
+	}
+}
+
+func TestMasterKilled(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	a.signal(syscall.SIGKILL)
+	a.waitExit(5 * time.Second)
+	// The worker sees the control channel close, drains and exits.
+	waitGone(t, w1.pid, 5*time.Second)
+	if !portClosed(a.port) {
+		t.Errorf("port %d still accepts after master and worker are gone", a.port)
+	}
+}
+
+func TestNoFDLeak(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	a.waitServing(10 * time.Second)
+	settle := func() int {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(children(a.pid)) != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("old workers still alive: %v", children(a.pid))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return countFDs(a.pid)
+	}
+	// One reload first, so that lazily opened descriptors are counted.
+	a.mustGet("/reload")
+	base := settle()
+	baseList := listFDs(a.pid)
+	for i := range 20 {
+		if body := a.mustGet("/reload"); body != "ok" {
+			t.Fatalf("reload %d: %q", i, body)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n := settle(); n != base; n = settle() {
+		if time.Now().After(deadline) {
+			t.Fatalf("master has %d descriptors after 20 reloads, had %d\nbefore:\n%s\nafter:\n%s", n, base, baseList, listFDs(a.pid))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := countKind(a.status(), "reload"); n != 21 {
+		t.Errorf("history has %d reloads, want 21", n)
+	}
+}
+
+func TestListenerNonblocking(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	a.waitServing(10 * time.Second)
+	check := func(when string) {
+		t.Helper()
+		inodes := listenInodes(t, a.port)
+		if len(inodes) != 1 {
+			t.Fatalf("%s: listening sockets on port %d: %v, want 1", when, a.port, inodes)
+		}
+		w := a.status().WorkerPID
+		for _, p := range []struct {
+			name string
+			pid  int
+		}{{"master", a.pid}, {"worker", w}} {
+			fds := socketFDs(p.pid, inodes[0])
+			if len(fds) == 0 {
+				t.Errorf("%s: %s %d holds no descriptor of the listening socket", when, p.name, p.pid)
+			}
+			for _, fd := range fds {
+				flags := fdFlags(t, p.pid, fd)
+				if flags&syscall.O_NONBLOCK == 0 {
+					t.Errorf("%s: %s fd %d flags %#o: O_NONBLOCK cleared", when, p.name, fd, flags)
+				}
+				if p.name == "master" && flags&syscall.O_CLOEXEC == 0 {
+					t.Errorf("%s: master fd %d flags %#o: not close-on-exec", when, fd, flags)
+				}
+			}
+		}
+	}
+	check("at start")
+	for range 3 {
+		a.mustGet("/reload")
+	}
+	check("after 3 reloads")
+	w := a.worker()
+	a.signal(syscall.SIGUSR2)
+	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
+	a.waitWorker(w.pid, 5*time.Second)
+	check("after a restart")
+	a.mustGet("/reload")
+	check("after a restart and a reload")
+}
+
+func TestSdNotify(t *testing.T) {
+	t.Parallel()
+	name := fmt.Sprintf("@baton-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msgs := make(chan string, 16)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, _, err := conn.ReadFromUnix(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	next := func(want string) string {
+		t.Helper()
+		select {
+		case m := <-msgs:
+			if !strings.HasPrefix(m, want) {
+				t.Errorf("notify message = %q, want %q...", m, want)
+			}
+			return m
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no notify message, want %q", want)
+			return ""
+		}
+	}
+	a := startApp(t, appConfig{env: []string{"NOTIFY_SOCKET=" + name}})
+	if m := next("READY=1"); !strings.Contains(m, fmt.Sprintf("MAINPID=%d", a.pid)) {
+		t.Errorf("ready message = %q, want MAINPID=%d", m, a.pid)
+	}
+	w1 := a.waitServing(5 * time.Second)
+	if hasEnv(environ(w1.pid), "NOTIFY_SOCKET") {
+		t.Errorf("worker environment has NOTIFY_SOCKET")
+	}
+	a.signal(syscall.SIGUSR1)
+	m := next("RELOADING=1")
+	if _, usec, ok := strings.Cut(m, "MONOTONIC_USEC="); !ok || usec == "" {
+		t.Errorf("reloading message = %q, want MONOTONIC_USEC", m)
+	}
+	next("READY=1")
+	a.signal(syscall.SIGUSR2)
+	next("RELOADING=1")
+	next("READY=1")
+	a.signal(syscall.SIGTERM)
+	next("STOPPING=1")
+	if code := a.waitExit(10 * time.Second); code != 0 {
+		t.Errorf("exit status = %d, want 0", code)
+	}
+}
+
+func TestSocketActivation(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	a := startApp(t, appConfig{
+		port:       port,
+		extraFiles: []*os.File{f},
+		argv: func(bin string) []string {
+			return []string{"sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0"`, bin}
+		},
+	})
+	// The master holds the only copies now.
+	f.Close()
+	ln.Close()
+	w1 := a.waitServing(10 * time.Second)
+	a.log.waitFor(t, time.Second, 1, "adopted socket-activation socket")
+	if got := a.log.matching("baton: listening"); len(got) != 0 {
+		t.Errorf("master bound a socket of its own: %q", got)
+	}
+	if got := listenInodes(t, port); len(got) != 1 || got[0] != st.Ino {
+		t.Errorf("listening sockets on port %d = %v, want only the passed one %d", port, got, st.Ino)
+	}
+	if len(socketFDs(w1.pid, st.Ino)) == 0 {
+		t.Errorf("worker does not hold the passed socket")
+	}
+	if env := environ(w1.pid); hasEnv(env, "LISTEN_FDS") || hasEnv(env, "LISTEN_PID") {
+		t.Errorf("worker environment has LISTEN_ variables")
+	}
+	if body := a.mustGet("/reload"); body != "ok" {
+		t.Fatalf("GET /reload = %q", body)
+	}
+	w2 := a.waitWorker(w1.pid, 5*time.Second)
+	if len(socketFDs(w2.pid, st.Ino)) == 0 {
+		t.Errorf("new worker does not hold the passed socket")
+	}
+	a.signal(syscall.SIGUSR2)
+	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
+	a.waitWorker(w2.pid, 5*time.Second)
+	if got := listenInodes(t, port); len(got) != 1 || got[0] != st.Ino {
+		t.Errorf("after restart: listening sockets = %v, want %d", got, st.Ino)
+	}
+}
+
+func TestPID1(t *testing.T) {
+	t.Parallel()
+	if out, err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "true").CombinedOutput(); err != nil {
+		t.Skipf("cannot create a pid namespace with unshare (needs privileges): %v: %s", err, out)
+	}
+	a := startApp(t, appConfig{argv: func(bin string) []string {
+		return []string{"unshare", "--pid", "--fork", "--mount-proc", bin}
+	}})
+	w1 := a.waitServing(10 * time.Second)
+	// The master is unshare's child, pid 1 in the new namespace.
+	kids := children(a.pid)
+	if len(kids) != 1 {
+		t.Fatalf("children of unshare: %v", kids)
+	}
+	master := kids[0].pid
+	if st := a.status(); st.MasterPID != 1 {
+		t.Errorf("master pid in its namespace = %d, want 1", st.MasterPID)
+	}
+	syscall.Kill(master, syscall.SIGUSR1)
+	a.log.waitFor(t, 10*time.Second, 1, "reload complete")
+	if w2 := a.waitWorker(w1.pid, 5*time.Second); w2.gen != 2 {
+		t.Errorf("worker after reload = %+v", w2)
+	}
+	// An orphan re-parented to the master is reaped.
+	body := a.mustGet("/orphan")
+	if _, err := strconv.Atoi(body); err != nil {
+		t.Fatalf("GET /orphan = %q", body)
+	}
+	sawOrphan := false
+	for _, c := range children(master) {
+		sawOrphan = sawOrphan || c.comm == "sleep"
+	}
+	if !sawOrphan {
+		t.Errorf("the orphan is not a child of the master: %v", children(master))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		kids := children(master)
+		if len(kids) == 1 && len(zombies(master)) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("children of the master after the orphan exited: %v, want only the worker", kids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	syscall.Kill(master, syscall.SIGTERM)
+	if code := a.waitExit(10 * time.Second); code != 0 {
+		t.Errorf("exit status = %d, want 0", code)
+	}
+}
+
+func TestDrainTimeoutKillsOldWorker(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{env: []string{"BATON_DRAIN_TIMEOUT=500ms"}})
+	w1 := a.waitServing(10 * time.Second)
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := a.get("/sleep?ms=30000")
+		res <- err
+	}()
+	a.log.waitFor(t, 5*time.Second, 1, "sleep begin")
+	start := time.Now()
+	a.signal(syscall.SIGUSR1)
+	a.log.waitFor(t, 5*time.Second, 1, "reload complete")
+	// Drain timeout plus DefaultExitGrace, then SIGKILL.
+	waitGone(t, w1.pid, 500*time.Millisecond+proc.DefaultExitGrace+2*time.Second)
+	if d := time.Since(start); d < 500*time.Millisecond+proc.DefaultExitGrace-100*time.Millisecond {
+		t.Errorf("old worker gone after %s, before its drain timeout and grace", d)
+	}
+	a.log.waitFor(t, time.Second, 1, "did not exit in time")
+	if err := <-res; err == nil {
+		t.Errorf("request of the killed worker succeeded")
+	}
+	checkNoZombies(t, a.pid)
+}
+
+func TestRestartExecFails(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	if err := os.Chmod(a.bin, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.signal(syscall.SIGUSR2)
+	a.log.waitFor(t, 10*time.Second, 1, "restart failed", "permission denied")
+	// Workers cannot start either until the binary is fixed; the master
+	// keeps trying with a backoff and keeps the socket.
+	a.log.waitFor(t, 10*time.Second, 1, "respawn failed")
+	if err := os.Chmod(a.bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w2 := a.waitWorker(w1.pid, 10*time.Second)
+	if w2.gen < 2 {
+		t.Errorf("worker generation %d after a failed restart, want 2 or more", w2.gen)
+	}
+	st := a.status()
+	if st.MasterPID != a.pid || len(st.History) == 0 || st.History[0].Kind != "restart" || st.History[0].OK {
+		t.Errorf("status = pid %d, history %+v; want pid %d and a failed restart first", st.MasterPID, st.History, a.pid)
+	}
+}
+
+func TestGracefulOff(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{env: []string{"BATON_GRACEFUL=0"}})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, _, err := a.get("/pid"); err == nil && code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not serving")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w := a.worker(); w.pid != a.pid || w.gen != 0 {
+		t.Errorf("/pid = %+v, want the started process %d itself with generation 0", w, a.pid)
+	}
+	if c := children(a.pid); len(c) != 0 {
+		t.Errorf("children %v, want none", c)
+	}
+}
