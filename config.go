@@ -255,18 +255,18 @@ func parseConfig(path string) (*configData, error) {
 		return nil, yamlError(path, err)
 	}
 	d.node = &doc
-	if err := doc.Decode(&d.root); err != nil {
-		return nil, yamlError(path, err)
-	}
-	if d.root == nil {
-		d.root = map[string]any{}
-	}
 	top := &doc
 	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
 		top = top.Content[0]
 	}
 	if top.Kind != yaml.MappingNode {
 		return nil, &ConfigError{File: path, Line: top.Line, Msg: "the top level must be a mapping"}
+	}
+	if err := doc.Decode(&d.root); err != nil {
+		return nil, yamlError(path, err)
+	}
+	if d.root == nil {
+		d.root = map[string]any{}
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]

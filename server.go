@@ -153,6 +153,7 @@ type Server struct {
 	drainMu  sync.Mutex
 	onDrain  []func()
 	tlsCert  atomic.Pointer[tls.Certificate]
+	certW    *fileWatcher
 }
 
 type serverState int
@@ -473,6 +474,9 @@ func (s *Server) start() error {
 	if hs.MaxHeaderBytes == 0 {
 		hs.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if https {
+		s.watchCertificate(cfg.HTTPSCertFile, cfg.HTTPSKeyFile)
+	}
 	s.httpSrv = hs
 	s.lns = lns
 	s.state = stateRunning
@@ -495,6 +499,33 @@ func (s *Server) start() error {
 		}
 	}
 	return nil
+}
+
+// watchCertificate reloads the HTTPS pair when its files change, so new
+// handshakes use a renewed certificate without a process swap. A pair that
+// does not load (half-written, or cert and key not matching yet) is
+// ignored until the files settle.
+func (s *Server) watchCertificate(certFile, keyFile string) {
+	w, err := newFileWatcher(DefaultQuietPeriod, func([]string) {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			s.Logger().Warn("baton: new HTTPS pair not loaded, the old one stays", "server", s.name, "err", err)
+			return
+		}
+		s.tlsCert.Store(&cert)
+		s.Logger().Info("baton: HTTPS pair reloaded", "server", s.name, "cert", certFile)
+	})
+	if err != nil {
+		s.Logger().Warn("baton: HTTPS files not watched", "server", s.name, "err", err)
+		return
+	}
+	if err := w.add(certFile); err != nil {
+		s.Logger().Warn("baton: HTTPS files not watched", "server", s.name, "err", err)
+	}
+	if err := w.add(keyFile); err != nil {
+		s.Logger().Warn("baton: HTTPS files not watched", "server", s.name, "err", err)
+	}
+	s.certW = w
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -648,6 +679,9 @@ func (s *Server) finishDrain(ctx context.Context) error {
 		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, timeout, ctx.Err())
 	} else if serr != nil {
 		s.Logger().Warn("baton: shutdown", "server", s.name, "err", serr)
+	}
+	if s.certW != nil {
+		s.certW.close()
 	}
 	s.Logger().Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served,
 		"took", time.Since(s.drainStart).Round(time.Millisecond))

@@ -336,3 +336,32 @@ func TestSlowlorisIsCutOff(t *testing.T) {
 	}
 	t.Fatal("slow client was never cut off")
 }
+
+func TestCertificateRenewalWithoutRestart(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := selfsigned.Write(cert, key, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t)
+	s.EnableHTTPS(cert, key)
+	s.SetHTTPSAddr("127.0.0.1:0")
+	s.BindHandler("/", echo("ok"))
+	startServer(t, s)
+	addr := strings.TrimPrefix(s.URL("https"), "https://")
+	fingerprint := func() string {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatalf("TLS dial: %v", err)
+		}
+		defer c.Close()
+		return string(c.ConnectionState().PeerCertificates[0].Signature)
+	}
+	before := fingerprint()
+	// Renew in place, as a certificate manager does; the two files change
+	// one after the other.
+	if err := selfsigned.Write(cert, key, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the renewed certificate to be served", 10*time.Second, func() bool { return fingerprint() != before })
+}

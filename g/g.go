@@ -11,3 +11,7 @@ func Server(name ...string) *baton.Server { return baton.GetServer(name...) }
 
 // Wait blocks until every started server has shut down. See baton.Wait.
 func Wait() { baton.Wait() }
+
+// Cfg returns the program's configuration: g.Cfg().Get("db.dsn"). See
+// baton.Cfg.
+func Cfg() *baton.Config { return baton.Cfg() }

@@ -7,8 +7,8 @@
 //	mode "nostart"  fail to start (the HTTPS files do not exist)
 //	mode "hang"     never become ready
 //
-// It serves PORT (and, when set, a second server on PORT2 with HTTPS on
-// PORT3 using CERT and KEY).
+// It serves PORT, or the address of its configuration file (and, when set,
+// a second server on PORT2 with HTTPS on PORT3 using CERT and KEY).
 package main
 
 import (
@@ -59,7 +59,13 @@ func main() {
 		}
 		r.Response.Writeln("restarting")
 	})
-	s.SetPort(port("PORT"))
+	s.BindHandler("GET:/cfg", func(r *baton.Request) { r.Response.Writeln(g.Cfg().GetString(r.Get("key"))) })
+	g.Cfg().OnChange(func(old, new *baton.Config) {
+		log.Printf("app: config changed %q -> %q", old.GetString("app.greeting"), new.GetString("app.greeting"))
+	})
+	if os.Getenv("PORT") != "" { // else the configuration file sets the address
+		s.SetPort(port("PORT"))
+	}
 	if mode == "nostart" {
 		s.EnableHTTPS("/nonexistent/cert.pem", "/nonexistent/key.pem")
 		s.SetHTTPSPort(port("PORT"))

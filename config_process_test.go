@@ -1,0 +1,77 @@
+//go:build linux
+
+package baton_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path+".tmp", []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigHotReload(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	p1, p2 := freePort(t), freePort(t)
+	file := func(port int, greeting string) string {
+		return fmt.Sprintf("server:\n  address: \"127.0.0.1:%d\"\n  accessLog: false\napp:\n  greeting: %s\n", port, greeting)
+	}
+	writeConfig(t, cfg, file(p1, "one"))
+	p := startProgram(t, build(t, "./testdata/app"), p1, "PORT=", "BATON_CONFIG="+cfg)
+	w := p.waitServing(0, 30*time.Second)
+	greeting := func() string {
+		_, body, _ := p.get("/cfg?key=app.greeting")
+		return body
+	}
+	if g := greeting(); g != "one" {
+		t.Fatalf("greeting = %q, want one", g)
+	}
+
+	// A value changes in place: no new worker, the callback runs.
+	writeConfig(t, cfg, file(p1, "two"))
+	waitFor(t, "the new value", 10*time.Second, func() bool { return greeting() == "two" })
+	p.waitLog(`app: config changed "one" -> "two"`, 10*time.Second)
+	if pid, _ := p.workerPID(); pid != w {
+		t.Errorf("worker changed from %d to %d for a value change", w, pid)
+	}
+
+	// Garbage is rejected and the running configuration stays.
+	writeConfig(t, cfg, "server:\n  address: [oops\n")
+	p.waitLog("config rejected", 10*time.Second)
+	if !strings.Contains(p.log(), cfg+":") {
+		t.Errorf("the rejection does not name the file:\n%s", p.log())
+	}
+	if g := greeting(); g != "two" {
+		t.Errorf("after garbage greeting = %q, want two", g)
+	}
+
+	// A new port takes a graceful reload; the old port is closed.
+	writeConfig(t, cfg, file(p2, "three"))
+	p.port = p2
+	nw := p.waitServing(w, 30*time.Second)
+	if g := greeting(); g != "three" {
+		t.Errorf("greeting on the new port = %q", g)
+	}
+	waitFor(t, "the old port to close", 10*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p1), time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	if !alive(p.pid) || nw == w {
+		t.Error("the port change did not reload under the same master")
+	}
+}
