@@ -233,7 +233,9 @@ func TestConfigWatch(t *testing.T) {
 	c.logger = slog.New(slog.NewTextHandler(&logs, nil))
 	type change struct{ old, new string }
 	changes := make(chan change, 10)
-	c.OnChange(func(old, new *Config) { changes <- change{old.GetString("app.greeting"), new.GetString("app.greeting")} })
+	c.OnChange(func(old, new *Config) {
+		changes <- change{old.GetString("app.greeting"), new.GetString("app.greeting")}
+	})
 	if err := c.Watch(); err != nil {
 		t.Fatal(err)
 	}
