@@ -238,6 +238,16 @@ func (a *admin) action(name string) HandlerFunc {
 		case err != nil:
 			a.answer(r, name, http.StatusInternalServerError, err.Error())
 		case name == "reload":
+			// This worker drains now. Answer once it has stopped accepting,
+			// and close the connection, so that the client's next request
+			// (the page, after a browser's redirect) reaches the new worker.
+			if hasMaster() {
+				select {
+				case <-a.s.Draining():
+				case <-time.After(2 * time.Second):
+				}
+			}
+			r.Response.Header().Set("Connection", "close")
 			a.answer(r, name, http.StatusOK, "reloaded: a new worker serves")
 		default:
 			a.answer(r, name, http.StatusAccepted, name+" accepted")
@@ -275,6 +285,7 @@ type statusView struct {
 	Reloading         bool                `json:"reloading"`
 	Draining          bool                `json:"draining"`
 	Graceful          bool                `json:"graceful"`
+	PagePID           int                 `json:"served_by"`
 	Servers           []serverView        `json:"servers"`
 	Sockets           []proc.ListenerInfo `json:"sockets,omitempty"`
 	History           []eventView         `json:"history"`
@@ -306,7 +317,7 @@ func (a *admin) view(ctx context.Context) (statusView, error) {
 		MasterPID: st.MasterPID, WorkerPID: st.WorkerPID, Generation: st.Generation,
 		Started: st.Started, Uptime: time.Since(st.Started).Round(time.Second).String(),
 		Executable: st.Executable, ExecutableModTime: st.ExecutableModTime,
-		Reloading: st.Reloading, Draining: a.s.IsDraining(), Graceful: st.MasterPID != 0,
+		Reloading: st.Reloading, Draining: a.s.IsDraining(), Graceful: st.MasterPID != 0, PagePID: os.Getpid(),
 		Sockets: st.Listeners,
 	}
 	list, _ := runningServers()
@@ -364,6 +375,14 @@ var doneNotices = map[string]string{
 }
 
 func (a *admin) page(r *Request) {
+	if a.s.IsDraining() && hasMaster() {
+		// A browser may hold several keep-alive connections to this old
+		// worker. Send it round again on a fresh one, which only the new
+		// worker accepts, so the page shows the program as it now is.
+		r.Response.Header().Set("Connection", "close")
+		r.Response.RedirectTo(r.URL.RequestURI(), http.StatusTemporaryRedirect)
+		return
+	}
 	var n *notice
 	if text, ok := doneNotices[r.Query("done")]; ok {
 		n = &notice{Text: text}
@@ -441,7 +460,7 @@ button.warn{background:#9a6700}button.danger{background:var(--bad)}button:hover{
  <div class="card"><div class="k">Worker pid</div><div class="v" id="worker-pid">{{pid .V.WorkerPID}}</div></div>
  <div class="card"><div class="k">Generation</div><div class="v" id="generation">{{.V.Generation}}</div></div>
  <div class="card"><div class="k">Uptime</div><div class="v">{{.V.Uptime}}</div></div>
- <div class="card"><div class="k">State</div><div class="v small">{{if .V.Reloading}}reloading{{else if .V.Draining}}draining{{else}}serving{{end}}{{if not .V.Graceful}} · no master{{end}}</div></div>
+ <div class="card"><div class="k">State</div><div class="v small">{{if .V.Reloading}}reloading{{else if .V.Draining}}draining{{else}}serving{{end}}{{if not .V.Graceful}} · no master{{end}}<br><span class="k">page from pid <span id="page-pid">{{.V.PagePID}}</span></span></div></div>
 </div>
 <section><h2>Binary</h2>
 <table><tr><th>Path</th><th>Modified</th></tr>

@@ -110,3 +110,6 @@ func processStatus(ctx context.Context) (proc.Status, error) {
 	}
 	return worker.Status(ctx)
 }
+
+// hasMaster reports whether this process is a worker under a master.
+func hasMaster() bool { return worker != nil }

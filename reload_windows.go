@@ -53,3 +53,5 @@ func restartProcess() error {
 	go shutdownAll(list)
 	return nil
 }
+
+func hasMaster() bool { return false }
