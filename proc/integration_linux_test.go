@@ -547,7 +547,12 @@ func TestSocketActivation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) { err = syscall.Fstat(int(fd), &st) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	a := startApp(t, appConfig{

@@ -190,6 +190,10 @@ func (m *master) reload(waiters []request) {
 		answerAll(waiters, ErrShuttingDown)
 		return
 	}
+	// Requests that came while waiting join this reload: it has not
+	// started yet.
+	waiters = append(waiters, m.pending...)
+	m.pending = nil
 	m.setReloading(true)
 	defer m.setReloading(false)
 	m.notify.reloading()
