@@ -716,3 +716,33 @@ func TestGracefulOff(t *testing.T) {
 		t.Errorf("children %v, want none", c)
 	}
 }
+
+// TestReloadFollowsSymlink checks that a program started through a symlink
+// (a "current" release link) reloads into the release the link names now.
+func TestReloadFollowsSymlink(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	link := dir + "/current"
+	a := startApp(t, appConfig{argv: func(bin string) []string {
+		if err := os.Symlink(bin, link); err != nil {
+			t.Fatal(err)
+		}
+		return []string{link}
+	}})
+	w1 := a.waitServing(10 * time.Second)
+	if st := a.status(); st.Executable != link {
+		t.Errorf("executable = %q, want the symlink %q", st.Executable, link)
+	}
+	if err := os.Symlink(binaries(t)["v2"], link+".new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(link+".new", link); err != nil {
+		t.Fatal(err)
+	}
+	if body := a.mustGet("/reload"); body != "ok" {
+		t.Fatalf("GET /reload = %q", body)
+	}
+	if w2 := a.waitWorker(w1.pid, 5*time.Second); w2.version != "v2" {
+		t.Errorf("worker after the link switch runs %s, want v2", w2.version)
+	}
+}
