@@ -162,18 +162,6 @@ func TestReplyErr(t *testing.T) {
 	}
 }
 
-func TestRespawnDelay(t *testing.T) {
-	want := []string{"0s", "100ms", "200ms", "400ms", "800ms", "1.6s", "3.2s", "5s", "5s"}
-	for n, w := range want {
-		if got := respawnDelay(n).String(); got != w {
-			t.Errorf("respawnDelay(%d) = %s, want %s", n, got, w)
-		}
-	}
-	if got := respawnDelay(1000); got != respawnBackoffMax {
-		t.Errorf("respawnDelay(1000) = %s, want %s", got, respawnBackoffMax)
-	}
-}
-
 func TestMatchAddr(t *testing.T) {
 	any4 := &net.TCPAddr{IP: net.IPv4zero, Port: 8199}
 	any6 := &net.TCPAddr{IP: net.IPv6unspecified, Port: 8199}

@@ -547,7 +547,12 @@ func TestSocketActivation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) { err = syscall.Fstat(int(fd), &st) })
+	if err != nil {
 		t.Fatal(err)
 	}
 	a := startApp(t, appConfig{
@@ -709,5 +714,35 @@ func TestGracefulOff(t *testing.T) {
 	}
 	if c := children(a.pid); len(c) != 0 {
 		t.Errorf("children %v, want none", c)
+	}
+}
+
+// TestReloadFollowsSymlink checks that a program started through a symlink
+// (a "current" release link) reloads into the release the link names now.
+func TestReloadFollowsSymlink(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	link := dir + "/current"
+	a := startApp(t, appConfig{argv: func(bin string) []string {
+		if err := os.Symlink(bin, link); err != nil {
+			t.Fatal(err)
+		}
+		return []string{link}
+	}})
+	w1 := a.waitServing(10 * time.Second)
+	if st := a.status(); st.Executable != link {
+		t.Errorf("executable = %q, want the symlink %q", st.Executable, link)
+	}
+	if err := os.Symlink(binaries(t)["v2"], link+".new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(link+".new", link); err != nil {
+		t.Fatal(err)
+	}
+	if body := a.mustGet("/reload"); body != "ok" {
+		t.Fatalf("GET /reload = %q", body)
+	}
+	if w2 := a.waitWorker(w1.pid, 5*time.Second); w2.version != "v2" {
+		t.Errorf("worker after the link switch runs %s, want v2", w2.version)
 	}
 }

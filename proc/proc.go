@@ -79,8 +79,9 @@ type ReloadError struct {
 	// PID is the process id of the new worker, or 0 if it was not started.
 	PID int
 	// Cause is a human-readable reason, e.g. "exited with status 3",
-	// "panic: boom", "not ready after 2s", or the text passed to
-	// Worker.Fail.
+	// "exited with status 2: panic: boom" (the first line of the crash
+	// report), "killed by signal 9 (killed)", "not ready after 2s", or the
+	// text the worker passed to Worker.Fail.
 	Cause string
 	// Err is the sentinel error classifying the failure.
 	Err error
@@ -170,7 +171,7 @@ type Event struct {
 
 // Status is a snapshot of the master's state, as returned by Worker.Status.
 type Status struct {
-	MasterPID         int
+	MasterPID         int       // constant for the life of the program
 	WorkerPID         int       // the current worker
 	Generation        int       // the current worker's generation
 	Started           time.Time // when the master (first) started; kept across restarts
@@ -204,7 +205,9 @@ var (
 // Otherwise the calling process becomes the master and Init never returns:
 // the master starts the first worker, supervises it, and calls os.Exit when
 // the program ends: with status 0 after a clean shutdown, with the worker's
-// exit status (or 1) if the very first worker cannot start.
+// exit status (or 1) if the very first worker cannot start. Only if the
+// master cannot be set up at all (its executable or working directory
+// cannot be determined) does Init return, with the error.
 //
 // Only the first call does anything; later calls return the same result.
 // Init is safe for concurrent use.

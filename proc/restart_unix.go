@@ -1,0 +1,195 @@
+//go:build unix && !aix
+
+package proc
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// envState carries the master's state across the exec of a restart: start
+// time, generation counter, history, socket details, draining workers.
+const envState = "BATON_STATE"
+
+// masterState is the value of envState.
+type masterState struct {
+	Version  int           `json:"v"`
+	Started  time.Time     `json:"started"`
+	NextGen  int           `json:"next_gen"`
+	History  []Event       `json:"history,omitempty"`
+	Restart  *Event        `json:"restart,omitempty"`
+	Sockets  []stateSocket `json:"sockets,omitempty"`
+	Draining []stateChild  `json:"draining,omitempty"`
+}
+
+type stateSocket struct {
+	FD        int    `json:"fd"`
+	Network   string `json:"network,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Activated bool   `json:"activated,omitempty"`
+	Unlink    string `json:"unlink,omitempty"`
+}
+
+type stateChild struct {
+	PID      int       `json:"pid"`
+	Gen      int       `json:"gen"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// restore takes over the sockets and state of the master this process was
+// before a restart.
+func (m *master) restore(stateStr, fdsStr string) {
+	m.restarted = true
+	entries, err := parseFDs(fdsStr)
+	if err != nil {
+		m.log.Error("baton: inherited sockets", "err", err)
+	}
+	byFD := make(map[int]*socket)
+	for _, e := range entries {
+		s := byFD[e.FD]
+		if s == nil {
+			s, err = adoptSocket(e.FD)
+			if err != nil {
+				m.log.Error("baton: inherited socket", "fd", e.FD, "err", err)
+				continue
+			}
+			byFD[e.FD] = s
+			m.sockets = append(m.sockets, s)
+		}
+		if e.Key != "" {
+			s.addKey(e.Key)
+		}
+	}
+	var st masterState
+	if stateStr != "" {
+		if err := json.Unmarshal([]byte(stateStr), &st); err != nil {
+			m.log.Error("baton: inherited state", "err", err)
+			return
+		}
+	}
+	for _, ss := range st.Sockets {
+		if s := byFD[ss.FD]; s != nil {
+			s.name, s.activated, s.unlink = ss.Name, ss.Activated, ss.Unlink
+			if ss.Network != "" {
+				s.network = ss.Network
+			}
+		}
+	}
+	if !st.Started.IsZero() {
+		m.started = st.Started
+	}
+	m.nextGen = st.NextGen
+	m.history = st.History
+	m.restartEvent = st.Restart
+	for _, d := range st.Draining {
+		c := newChild(d.PID, d.Gen)
+		close(c.crashDone)
+		c.drainSent = true
+		if !m.reaper.adopt(c) {
+			continue
+		}
+		m.draining = append(m.draining, c)
+		go m.killAfter(c, time.Until(d.Deadline))
+	}
+}
+
+// restart drains the current worker and re-executes the master from the
+// binary on disk, keeping its pid and its sockets.
+func (m *master) restart(r request) {
+	r.answer(nil)
+	ev := Event{Time: r.at, Kind: "restart", Trigger: r.trigger}
+	m.notify.reloading()
+	m.mu.Lock()
+	c := m.cur
+	m.mu.Unlock()
+	if c != nil {
+		ev.OldPID = c.pid
+		m.drain(c)
+		// Wait (bounded) until it has closed its listeners, so that it
+		// accepts nothing it could not serve to the end.
+		t := time.NewTimer(DefaultExitGrace)
+	wait:
+		for {
+			select {
+			case <-c.stopped:
+				break wait
+			case <-c.done:
+				break wait
+			case <-t.C:
+				m.log.Warn("baton: worker did not stop accepting in time", "pid", c.pid)
+				break wait
+			case r2 := <-m.reqs:
+				m.queue(r2)
+			}
+		}
+		t.Stop()
+	}
+	err := m.exec(&ev)
+	// Still here: the exec failed. Go on with a new worker.
+	m.log.Error("baton: restart failed", "err", err)
+	ev.Err = err.Error()
+	m.record(ev)
+	m.mu.Lock()
+	if c != nil && m.cur == c {
+		m.cur = nil
+		if !c.isDone() {
+			m.draining = append(m.draining, c)
+		}
+	}
+	m.mu.Unlock()
+	m.crashes = 0
+	m.scheduleRespawn(Event{Time: time.Now(), Kind: "respawn", Trigger: "restart failed", OldPID: ev.OldPID})
+}
+
+// exec re-executes the master, passing its sockets and state. It returns
+// only on failure.
+func (m *master) exec(ev *Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := masterState{Version: 1, Started: m.started, NextGen: m.nextGen, History: m.history, Restart: ev}
+	var fds []inheritedFD
+	for _, s := range m.sockets {
+		if len(s.keys) == 0 {
+			fds = append(fds, inheritedFD{FD: s.fd})
+		}
+		for _, k := range s.keys {
+			fds = append(fds, inheritedFD{FD: s.fd, Key: k})
+		}
+		st.Sockets = append(st.Sockets, stateSocket{FD: s.fd, Network: s.network, Name: s.name, Activated: s.activated, Unlink: s.unlink})
+	}
+	deadline := time.Now().Add(m.drainTimeout + DefaultExitGrace)
+	for _, c := range append(slices.Clone(m.draining), m.cur) {
+		if c != nil && !c.isDone() {
+			st.Draining = append(st.Draining, stateChild{PID: c.pid, Gen: c.gen, Deadline: deadline})
+		}
+	}
+	b, err := json.Marshal(&st)
+	if err != nil {
+		return fmt.Errorf("baton: restart: encode state: %w", err)
+	}
+	env := append(slices.Clip(m.execEnv), envFDs+"="+formatFDs(fds), envState+"="+string(b))
+
+	// NOTE: the sockets must survive the exec, and nothing else may inherit
+	// them: ForkLock keeps processes from being started meanwhile.
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
+	for _, s := range m.sockets {
+		if err := setCloexec(s.fd, false); err != nil {
+			m.cloexecAll()
+			return fmt.Errorf("baton: restart: %w", err)
+		}
+	}
+	m.log.Info("baton: restarting", "executable", m.exe, "sockets", len(m.sockets))
+	err = syscall.Exec(m.exe, m.args, env)
+	m.cloexecAll()
+	return fmt.Errorf("baton: restart: exec %s: %w", m.exe, err)
+}
+
+func (m *master) cloexecAll() {
+	for _, s := range m.sockets {
+		setCloexec(s.fd, true)
+	}
+}
