@@ -58,12 +58,13 @@ func TestLongRequestFinishesOnOldWorker(t *testing.T) {
 		err  error
 	}
 	done := make(chan result, 1)
+	before := sockets(old)
 	go func() {
 		code, body, err := p.get("/sleep?ms=3000")
 		done <- result{code, body, err}
 	}()
 	waitFor(t, "the old worker to accept the long request", 10*time.Second, func() bool {
-		return accepted(t, old, p.port) >= 1
+		return acceptedSince(old, before)
 	})
 	p.signal(syscall.SIGUSR1)
 	p.waitServing(old, 30*time.Second)
@@ -73,28 +74,28 @@ func TestLongRequestFinishesOnOldWorker(t *testing.T) {
 	}
 }
 
-// accepted counts the established connections to port that process pid
-// holds: a request has reached that worker once it is at least 1.
-func accepted(t *testing.T, pid, port int) int {
-	out, _ := os.ReadFile("/proc/net/tcp")
-	out6, _ := os.ReadFile("/proc/net/tcp6")
-	hexPort := fmt.Sprintf(":%04X", port)
-	inodes := map[string]bool{}
-	for _, line := range strings.Split(string(out)+string(out6), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 9 && strings.HasSuffix(f[1], hexPort) && f[3] == "01" {
-			inodes["socket:["+f[9]+"]"] = true
-		}
-	}
+// sockets returns the socket inodes process pid holds.
+func sockets(pid int) map[string]bool {
 	dir := fmt.Sprintf("/proc/%d/fd", pid)
 	ents, _ := os.ReadDir(dir)
-	n := 0
+	set := map[string]bool{}
 	for _, e := range ents {
-		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && inodes[l] {
-			n++
+		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(l, "socket:") {
+			set[l] = true
 		}
 	}
-	return n
+	return set
+}
+
+// acceptedSince reports whether pid holds a socket that is not in before:
+// the connection of a request it accepted.
+func acceptedSince(pid int, before map[string]bool) bool {
+	for s := range sockets(pid) {
+		if !before[s] {
+			return true
+		}
+	}
+	return false
 }
 
 func TestBadBinariesKeepTheOldWorker(t *testing.T) {
@@ -206,11 +207,12 @@ func TestShutdownSignalsFinishInFlight(t *testing.T) {
 			p := startProgram(t, bin, freePort(t))
 			w := p.waitServing(0, 30*time.Second)
 			done := make(chan string, 1)
+			before := sockets(w)
 			go func() {
 				code, body, err := p.get("/sleep?ms=700")
 				done <- fmt.Sprint(code, " ", body, " ", err)
 			}()
-			waitFor(t, "the worker to accept the request", 10*time.Second, func() bool { return accepted(t, w, p.port) >= 1 })
+			waitFor(t, "the worker to accept the request", 10*time.Second, func() bool { return acceptedSince(w, before) })
 			p.signal(sig)
 			if got, want := <-done, fmt.Sprintf("200 slept 700 ms in %d <nil>", w); got != want {
 				t.Errorf("in-flight request = %q, want %q", got, want)
