@@ -330,17 +330,24 @@ func alive(pid int) bool {
 	return ok && st != 'Z'
 }
 
-// rssKiB returns the resident memory of pid.
-func rssKiB(pid int) int {
+// rssKiB returns the resident memory of pid, and the part of it that is
+// private (anonymous) rather than pages of the binary shared with others.
+func rssKiB(pid int) (rss, anon int) {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			rss, _ = strconv.Atoi(f[1])
+		case "RssAnon:":
+			anon, _ = strconv.Atoi(f[1])
 		}
 	}
-	return 0
+	return rss, anon
 }
 
 // fdCount returns how many file descriptors pid holds.

@@ -175,7 +175,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	var history []reload
 	var fdFirst, maxKids int
-	var masterRSS, workerRSS int
+	var masterRSS, masterAnon, workerRSS, workerAnon int
 	for i := 0; i < reloads; i++ {
 		old := cur
 		at := time.Now()
@@ -198,8 +198,10 @@ func TestReloadUnderLoad(t *testing.T) {
 		// idle pooled clients send once a second, so a cycle of 1.3 s
 		// leaves their connections idle on the worker being drained.
 		time.Sleep(time.Until(at.Add(1300 * time.Millisecond)))
-		masterRSS = max(masterRSS, rssKiB(p.pid))
-		workerRSS = max(workerRSS, rssKiB(cur))
+		mr, ma := rssKiB(p.pid)
+		wr, wa := rssKiB(cur)
+		masterRSS, masterAnon = max(masterRSS, mr), max(masterAnon, ma)
+		workerRSS, workerAnon = max(workerRSS, wr), max(workerAnon, wa)
 	}
 	fdLast := fdCount(p.pid)
 	byKind := l.finish()
@@ -269,8 +271,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	sort.Slice(handoffs, func(i, j int) bool { return handoffs[i] < handoffs[j] })
 	fmt.Fprintf(&report, "hand-off, signal to first answer by the new worker: p50 %v, max %v\n",
 		percentile(handoffs, .5).Round(time.Millisecond), percentile(handoffs, 1).Round(time.Millisecond))
-	fmt.Fprintf(&report, "resident memory: master %d KiB, worker %d KiB (max seen); master fds %d -> %d\n",
-		masterRSS, workerRSS, fdFirst, fdLast)
+	fmt.Fprintf(&report, "resident memory (max seen): master %d KiB (%d KiB private), worker %d KiB (%d KiB private); master fds %d -> %d\n",
+		masterRSS, masterAnon, workerRSS, workerAnon, fdFirst, fdLast)
 	t.Log("\n" + report.String())
 	if failed > 0 {
 		t.Errorf("%d requests failed across %d reloads", failed, reloads)
