@@ -69,6 +69,26 @@
 //
 // Signals sent to a worker are passed on to the master.
 //
+// # Configuration
+//
+// [Cfg] reads config.yaml (or config/config.yaml, or the file named by
+// -config or BATON_CONFIG): "server:" and "server.<name>:" sections set the
+// servers' addresses, HTTPS files, timeouts, body limit, drain, logging and
+// admin access, and the rest holds the application's own values, read with
+// [Config.Get], the typed getters and [Config.Scan]. Code settings win over
+// the file. The file is watched: a valid change is applied in place and
+// [Config.OnChange] callbacks run, a change of listener settings triggers a
+// graceful reload, and an invalid file is rejected with its file, line and
+// key while the running configuration stays.
+//
+// # Admin
+//
+// [Server.EnableAdmin] serves a page with the pids, generation, binary,
+// listeners and reload history, and actions to reload, restart and shut
+// down; [Server.EnableHealth] serves a health check that answers 503 from
+// the moment a drain starts. The admin serves loopback clients only unless
+// [AdminConfig] admits others, and refuses actions other sites ask for.
+//
 // # Without a master
 //
 // With BATON_GRACEFUL=0, under go test, and on Windows the process serves
