@@ -54,6 +54,7 @@ type configData struct {
 	servers map[string]*serverFile
 	process processFile
 	warns   []string
+	err     error // why the file was rejected at start; nil once a valid one is in force
 }
 
 // processFile is the part of the file the master reads.
@@ -88,7 +89,6 @@ func (e *ConfigError) Error() string {
 var program struct {
 	once sync.Once
 	cfg  *Config
-	err  error
 }
 
 // Cfg returns the program's configuration, loaded at the first call from
@@ -108,7 +108,7 @@ func Cfg() *Config {
 		}
 		d, err := parseConfig(path)
 		if err != nil {
-			program.err = err
+			c.cur.Store(&configData{path: path, root: map[string]any{}, err: err})
 			c.logger.Error("baton: config rejected", "err", err)
 		} else {
 			c.cur.Store(d)
@@ -758,11 +758,11 @@ func (sf *serverFile) apply(c *ServerConfig) {
 // fileConfig returns the configuration of a server as the file sets it.
 func fileConfig(name string) (ServerConfig, error) {
 	var c ServerConfig
-	cfg := Cfg()
-	if program.err != nil && cfg.Path() == "" {
-		return c, program.err
+	d := Cfg().cur.Load()
+	if d.err != nil {
+		return c, d.err
 	}
-	cfg.cur.Load().servers[name].apply(&c)
+	d.servers[name].apply(&c)
 	return c, nil
 }
 

@@ -75,3 +75,15 @@ func TestConfigHotReload(t *testing.T) {
 		t.Error("the port change did not reload under the same master")
 	}
 }
+
+func TestInvalidConfigAtStartStopsTheProgram(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	writeConfig(t, cfg, "server:\n  address: \":1\"\n  drainTimeout: soon\n")
+	p := startProgram(t, build(t, "./testdata/app"), freePort(t), "PORT=", "BATON_CONFIG="+cfg)
+	if code := p.waitExit(30 * time.Second); code == 0 {
+		t.Error("the master exited 0 with an invalid configuration")
+	}
+	if want := cfg + ":3: server.drainTimeout"; !strings.Contains(p.log(), want) {
+		t.Errorf("the log does not name %q:\n%s", want, p.log())
+	}
+}
