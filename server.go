@@ -167,8 +167,9 @@ const (
 
 var _ http.Handler = (*Server)(nil)
 
-// registry holds the named servers. It is the only package-level mutable
-// state besides the process model's worker handle.
+// registry holds the named servers. Besides it the package keeps only the
+// set of running servers Wait watches, the program's configuration (Cfg)
+// and the process model's worker handle, each set up once and guarded.
 var registry struct {
 	sync.Mutex
 	servers map[string]*Server
