@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"html/template"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -42,6 +44,9 @@ var (
 	// ErrReloadNotSupported is returned by Reload on platforms without the
 	// master/worker process model when a restart cannot be arranged either.
 	ErrReloadNotSupported = errors.New("baton: reload not supported on this platform")
+	// ErrTemplateNotFound is returned, wrapped with the name, by
+	// Response.WriteTpl for a name no file of the view tree has.
+	ErrTemplateNotFound = errors.New("baton: template not found")
 )
 
 // ServerConfig holds every setting of a Server. The zero value is useful:
@@ -107,6 +112,22 @@ type ServerConfig struct {
 	// OnListen, if set, is called with each bound address once the server
 	// accepts on it; tests on port 0 use it to learn the port.
 	OnListen func(network string, addr net.Addr)
+
+	// ViewPath is the directory Response.WriteTpl reads templates from. If
+	// empty, DefaultViewPath is used. A directory that does not exist is an
+	// empty tree. See ViewFS.
+	ViewPath string
+	// ViewFS, if set, is read for templates instead of ViewPath: an
+	// embed.FS (through fs.Sub), say, so that the binary carries its views.
+	ViewFS fs.FS
+	// ViewAutoReload makes the server look, at most every 100ms, whether a
+	// template file changed, and parse the tree again if one did, so that
+	// template edits show without a rebuild. It is also on when BATON_DEV=1
+	// is in the environment. If false, templates are parsed once.
+	ViewAutoReload bool
+	// ViewFuncs are functions added to ViewFuncs for the templates. If nil,
+	// the templates have the built-in ones only.
+	ViewFuncs template.FuncMap
 }
 
 // Server is a named HTTP and HTTPS server with routing, middleware, static
@@ -144,6 +165,7 @@ type Server struct {
 	drainMu  sync.Mutex
 	onDrain  []func()
 	tlsCert  atomic.Pointer[tls.Certificate]
+	views    atomic.Pointer[viewCache]
 }
 
 type serverState int
@@ -211,6 +233,7 @@ func newServer(name string) *Server {
 	s.access.Store(true)
 	s.bodyMax.Store(DefaultMaxBodySize)
 	s.logger = defaultLogger()
+	s.views.Store(newViewCache(s.cfg))
 	return s
 }
 
@@ -229,8 +252,9 @@ func (s *Server) Config() ServerConfig {
 }
 
 // SetConfig replaces the server's configuration. Fields that take effect per
-// request (logger, access log, body limit, server root) apply at once;
-// listener and timeout settings apply at the next Start.
+// request (logger, access log, body limit, server root, views) apply at
+// once, and the templates are parsed again at their next use; listener and
+// timeout settings apply at the next Start.
 func (s *Server) SetConfig(c ServerConfig) error {
 	var st *staticFS
 	if c.ServerRoot != "" {
@@ -256,6 +280,7 @@ func (s *Server) SetConfig(c ServerConfig) error {
 	if old := s.static.Swap(st); old != nil {
 		old.close()
 	}
+	s.views.Store(newViewCache(c))
 	return nil
 }
 
