@@ -47,6 +47,10 @@ var (
 	// ErrTemplateNotFound is returned, wrapped with the name, by
 	// Response.WriteTpl for a name no file of the view tree has.
 	ErrTemplateNotFound = errors.New("baton: template not found")
+	// ErrSessionCorrupt is what a SessionStore wraps in the error of Load for
+	// data it cannot decode. The session is then started afresh (under a new
+	// id) and the error is logged, rather than answering 500.
+	ErrSessionCorrupt = errors.New("baton: session data corrupt")
 )
 
 // ServerConfig holds every setting of a Server. The zero value is useful:
@@ -128,6 +132,11 @@ type ServerConfig struct {
 	// ViewFuncs are functions added to ViewFuncs for the templates. If nil,
 	// the templates have the built-in ones only.
 	ViewFuncs template.FuncMap
+
+	// Cookie holds the attributes of the cookies the server sets.
+	Cookie CookieConfig
+	// Session configures sessions: cookie name, idle lifetime, store.
+	Session SessionConfig
 }
 
 // Server is a named HTTP and HTTPS server with routing, middleware, static
@@ -166,6 +175,7 @@ type Server struct {
 	onDrain  []func()
 	tlsCert  atomic.Pointer[tls.Certificate]
 	views    atomic.Pointer[viewCache]
+	sessions atomic.Pointer[sessionManager]
 }
 
 type serverState int
@@ -234,6 +244,7 @@ func newServer(name string) *Server {
 	s.bodyMax.Store(DefaultMaxBodySize)
 	s.logger = defaultLogger()
 	s.views.Store(newViewCache(s.cfg))
+	s.sessions.Store(newSessionManager(s.name, s.cfg))
 	return s
 }
 
@@ -252,9 +263,9 @@ func (s *Server) Config() ServerConfig {
 }
 
 // SetConfig replaces the server's configuration. Fields that take effect per
-// request (logger, access log, body limit, server root, views) apply at
-// once, and the templates are parsed again at their next use; listener and
-// timeout settings apply at the next Start.
+// request (logger, access log, body limit, server root, views, cookies,
+// sessions) apply at once, and the templates are parsed again at their next
+// use; listener and timeout settings apply at the next Start.
 func (s *Server) SetConfig(c ServerConfig) error {
 	var st *staticFS
 	if c.ServerRoot != "" {
@@ -281,6 +292,7 @@ func (s *Server) SetConfig(c ServerConfig) error {
 		old.close()
 	}
 	s.views.Store(newViewCache(c))
+	s.sessions.Store(newSessionManager(s.name, c))
 	return nil
 }
 
