@@ -821,10 +821,21 @@ func changedFields(a, b *ServerConfig) []string {
 	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
 	var out []string
 	for i := 0; i < va.NumField(); i++ {
-		if va.Type().Field(i).Type.Kind() == reflect.Func {
-			continue
+		fa, fb := va.Field(i), vb.Field(i)
+		same := false
+		switch fa.Kind() {
+		case reflect.Func:
+			// Functions never compare equal: a hook counts as changed only
+			// when it is set or cleared.
+			same = fa.IsNil() == fb.IsNil()
+		case reflect.Map:
+			// A map of functions (template functions) is the same setting
+			// when it is the same map.
+			same = fa.Pointer() == fb.Pointer() && fa.Len() == fb.Len()
+		default:
+			same = reflect.DeepEqual(fa.Interface(), fb.Interface())
 		}
-		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+		if !same {
 			out = append(out, va.Type().Field(i).Name)
 		}
 	}

@@ -39,6 +39,41 @@
 // Content-Length. [Response.Flush] sends what is buffered and switches to
 // streaming, for Server-Sent Events.
 //
+// # Views
+//
+// [Response.WriteTpl] renders a file of the view directory (template/ by
+// default, [Server.SetViewPath], or an fs.FS such as an embed.FS through
+// [Server.SetViewFS]) with html/template. Files ending in .html, .htm,
+// .tmpl, .gohtml or .tpl are templates, named by their slash-separated
+// path below the directory ("index.html", "user/profile.html"). The files
+// under layout/ and partial/ are shared: every page can call them. Every
+// other file is a page, parsed on its own with the shared files, so that
+// two pages may define blocks of the same name. A page names its layout by
+// calling it and fills the layout's blocks with define:
+//
+//	layout/main.html:  <html><title>{{block "title" .}}site{{end}}</title>
+//	                   <body>{{template "partial/nav.html" .}}{{block "content" .}}{{end}}</body></html>
+//	index.html:        {{template "layout/main.html" .}}
+//	                   {{define "title"}}Home{{end}}
+//	                   {{define "content"}}<h1>Hello {{.User}}</h1>{{end}}
+//
+// Templates are parsed at the first render (or at [Server.LoadViews]) and
+// cached. In development mode (BATON_DEV=1, or [Server.SetViewAutoReload])
+// the files are checked at most every 100ms and parsed again when one
+// changed. A render that fails leaves nothing of itself in the response: it
+// becomes a bare 500, and the error goes to the log. [ViewFuncs] lists the
+// functions templates can call.
+//
+// # Cookies and sessions
+//
+// r.Cookie gets and sets cookies (Path=/, HttpOnly, SameSite=Lax, and
+// Secure over TLS unless [CookieConfig] says otherwise). r.Session holds
+// per-client values, under a random 128-bit id in the cookie "batonsid",
+// loaded at first use and saved when the handler returns, if changed. The
+// default [FileStore] keeps sessions on disk, so they survive reloads and
+// restarts; [MemoryStore] loses them at each reload. Any [SessionStore]
+// (Redis, SQL) plugs in through [Server.SetSessionStore].
+//
 // # Hot reload
 //
 // On Unix the program runs as one master and one worker. The master is the

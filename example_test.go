@@ -144,3 +144,20 @@ func ExampleServer_Reload() {
 		r.Response.Writeln("reloaded")
 	})
 }
+
+func ExampleResponse_WriteTplContent() {
+	s := baton.New()
+	s.SetAccessLogEnabled(false)
+	s.BindHandler("/hello/{name}", func(r *baton.Request) {
+		r.Response.WriteTplContent(`<p>Hello, {{.Name | upper}}! {{.Note | default "no note"}}</p>`,
+			map[string]any{"Name": r.Param("name"), "Note": ""})
+	})
+
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/hello/ann", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	fmt.Println(rec.Body.String())
+	// Output:
+	// 200 text/html; charset=utf-8
+	// <p>Hello, ANN! no note</p>
+}

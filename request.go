@@ -36,6 +36,12 @@ type Request struct {
 	Server *Server
 	// Middleware runs the rest of the handler chain: r.Middleware.Next().
 	Middleware Middleware
+	// Cookie reads the request's cookies and sets the response's. It hides
+	// the Cookie method of http.Request: use r.Request.Cookie for that.
+	Cookie Cookie
+	// Session is the client's session, loaded from the store at its first
+	// use and saved when the handler chain returns.
+	Session Session
 
 	params     httprouter.Params
 	query      url.Values
@@ -100,6 +106,8 @@ var requestPool = sync.Pool{New: func() any {
 	r.Response = &r.resp
 	r.resp.req = r
 	r.Middleware.r = r
+	r.Cookie.r = r
+	r.Session.r = r
 	return r
 }}
 
@@ -118,6 +126,10 @@ func (s *Server) handle(w http.ResponseWriter, req *http.Request, ps httprouter.
 	r.resp.w = w
 	if s.limitBody(r) {
 		r.run()
+	}
+	if !r.Session.save() && !r.resp.committed {
+		r.Cookie.discard()
+		r.resp.fail(http.StatusInternalServerError)
 	}
 	r.resp.finish()
 	if logOn {
@@ -155,11 +167,16 @@ func (r *Request) run() {
 
 func (r *Request) reset() {
 	r.resp.reset()
-	*r = Request{Response: r.Response, Middleware: Middleware{r: r}, resp: r.resp}
+	r.Cookie.reset(r)
+	*r = Request{Response: r.Response, Middleware: Middleware{r: r}, resp: r.resp,
+		Cookie: r.Cookie, Session: Session{r: r}}
 }
 
 // recovered turns a handler panic into a 500 and a log line with the stack.
 func (s *Server) recovered(r *Request, p any) {
+	// A request that failed half-way keeps none of its changes.
+	r.Session.discarded = true
+	r.Cookie.discard()
 	if p == http.ErrAbortHandler {
 		r.resp.abort = true
 		return

@@ -225,6 +225,7 @@ func (w *Response) serveContent(name string, mod time.Time, content io.ReadSeeke
 		return
 	}
 	w.buf = w.buf[:0]
+	w.beforeSend()
 	w.committed = true
 	rec := statusRecorder{ResponseWriter: w.w, status: http.StatusOK}
 	http.ServeContent(&rec, w.req.Request, name, mod, content)
@@ -265,8 +266,18 @@ func (w *Response) commit() {
 	if w.committed {
 		return
 	}
+	w.beforeSend()
 	w.committed = true
 	w.w.WriteHeader(w.Status())
+}
+
+// beforeSend puts the cookies of the request, the session's included,
+// into the headers about to be sent.
+func (w *Response) beforeSend() {
+	if r := w.req; r != nil {
+		r.Session.beforeSend()
+		r.Cookie.flush(w.w.Header())
+	}
 }
 
 func (w *Response) sendBuffer() {
@@ -340,6 +351,7 @@ func (s *stdWriter) Flush() { (*Response)(s).Flush() }
 
 func (s *stdWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w := (*Response)(s)
+	w.beforeSend()
 	w.committed = true
 	return http.NewResponseController(w.w).Hijack()
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"html/template"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -42,6 +44,13 @@ var (
 	// ErrReloadNotSupported is returned by Reload on platforms without the
 	// master/worker process model when a restart cannot be arranged either.
 	ErrReloadNotSupported = errors.New("baton: reload not supported on this platform")
+	// ErrTemplateNotFound is returned, wrapped with the name, by
+	// Response.WriteTpl for a name no file of the view tree has.
+	ErrTemplateNotFound = errors.New("baton: template not found")
+	// ErrSessionCorrupt is what a SessionStore wraps in the error of Load for
+	// data it cannot decode. The session is then started afresh (under a new
+	// id) and the error is logged, rather than answering 500.
+	ErrSessionCorrupt = errors.New("baton: session data corrupt")
 )
 
 // ServerConfig holds every setting of a Server. The zero value is useful:
@@ -114,6 +123,27 @@ type ServerConfig struct {
 	// OnListen, if set, is called with each bound address once the server
 	// accepts on it; tests on port 0 use it to learn the port.
 	OnListen func(network string, addr net.Addr)
+
+	// ViewPath is the directory Response.WriteTpl reads templates from. If
+	// empty, DefaultViewPath is used. A directory that does not exist is an
+	// empty tree. See ViewFS.
+	ViewPath string
+	// ViewFS, if set, is read for templates instead of ViewPath: an
+	// embed.FS (through fs.Sub), say, so that the binary carries its views.
+	ViewFS fs.FS
+	// ViewAutoReload makes the server look, at most every 100ms, whether a
+	// template file changed, and parse the tree again if one did, so that
+	// template edits show without a rebuild. It is also on when BATON_DEV=1
+	// is in the environment. If false, templates are parsed once.
+	ViewAutoReload bool
+	// ViewFuncs are functions added to ViewFuncs for the templates. If nil,
+	// the templates have the built-in ones only.
+	ViewFuncs template.FuncMap
+
+	// Cookie holds the attributes of the cookies the server sets.
+	Cookie CookieConfig
+	// Session configures sessions: cookie name, idle lifetime, store.
+	Session SessionConfig
 }
 
 // Server is a named HTTP and HTTPS server with routing, middleware, static
@@ -154,6 +184,8 @@ type Server struct {
 	onDrain  []func()
 	tlsCert  atomic.Pointer[tls.Certificate]
 	certW    *fileWatcher
+	views    atomic.Pointer[viewCache]
+	sessions atomic.Pointer[sessionManager]
 }
 
 type serverState int
@@ -222,6 +254,8 @@ func newServer(name string) *Server {
 	s.access.Store(true)
 	s.bodyMax.Store(DefaultMaxBodySize)
 	s.logp.Store(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &s.level})))
+	s.views.Store(newViewCache(s.cfg))
+	s.sessions.Store(newSessionManager(s.name, s.cfg))
 	if name != "" {
 		// The configuration file's section for this server, if any; code
 		// calls made later override it.
@@ -247,8 +281,9 @@ func (s *Server) Config() ServerConfig {
 }
 
 // SetConfig replaces the server's configuration. Fields that take effect per
-// request (logger, access log, body limit, server root) apply at once;
-// listener and timeout settings apply at the next Start. The fields it
+// request (logger, access log, body limit, server root, views, cookies,
+// sessions) apply at once, and the templates are parsed again at their next
+// use; listener and timeout settings apply at the next Start. The fields it
 // changes are settings of code, which the configuration file no longer
 // overrides.
 func (s *Server) SetConfig(c ServerConfig) error { return s.setConfig(c, true) }
@@ -293,6 +328,8 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	if old := s.static.Swap(st); old != nil {
 		old.close()
 	}
+	s.views.Store(newViewCache(c))
+	s.sessions.Store(newSessionManager(s.name, c))
 	return nil
 }
 
