@@ -14,10 +14,10 @@ import (
 
 // The benchmarks compare baton with the router it is built on and with the
 // standard ServeMux, serving the same routes with handlers that write the
-// same small body. Compare them with benchstat:
+// same small body. bench/compare.sh runs them and compares the
+// implementations with benchstat; bench/README.md explains the output.
 //
-//	go test -run '^$' -bench . -count 6 > bench.txt
-//	benchstat -col /impl bench.txt
+//	bench/compare.sh
 //
 // NOTE: the harness must cost the same for every implementation: each op
 // builds a fresh *http.Request by copying a prebuilt one (the URL is parsed
