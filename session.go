@@ -206,6 +206,13 @@ type Session struct {
 	discarded bool            // the request panicked: save nothing
 }
 
+// dirty reports whether a request changed s from its zero state (bound to
+// its request), so that reset can skip clearing an unused session.
+func (s *Session) dirty() bool {
+	return s.loaded || s.discarded || s.m != nil || s.id != "" || s.isNew || s.data != nil ||
+		s.changed != nil || s.touch || s.cookieSet
+}
+
 // load reads the session at its first use.
 func (s *Session) load() {
 	if s.loaded {
