@@ -172,6 +172,9 @@ func (c *Cookie) discard() {
 
 // reset readies c for the next request, keeping its slice.
 func (c *Cookie) reset(r *Request) {
+	if len(c.out) == 0 && c.sent == 0 {
+		return // unused by the request
+	}
 	clear(c.out)
 	*c = Cookie{r: r, out: c.out[:0]}
 }

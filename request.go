@@ -124,10 +124,10 @@ func (s *Server) handle(w http.ResponseWriter, req *http.Request, ps httprouter.
 	r.params = ps
 	r.Middleware.chain = rt.chain
 	r.resp.w = w
-	if s.limitBody(r) {
+	if req.Body == nil || req.Body == http.NoBody || s.limitBody(r) {
 		r.run()
 	}
-	if !r.Session.save() && !r.resp.committed {
+	if r.Session.loaded && !r.Session.save() && !r.resp.committed {
 		r.Cookie.discard()
 		r.resp.fail(http.StatusInternalServerError)
 	}
@@ -159,10 +159,22 @@ func (s *Server) limitBody(r *Request) bool {
 func (r *Request) run() {
 	defer func() {
 		if p := recover(); p != nil {
+			if _, ok := p.(exitSignal); ok {
+				r.exited = true
+				return
+			}
 			r.Server.recovered(r, p)
 		}
 	}()
-	r.Middleware.Next()
+	m := &r.Middleware
+	if len(m.chain) == 1 {
+		// No middleware: nothing resumes after an Exit, so this frame's
+		// recover serves for it and the handler runs without one of its own.
+		m.index = 1
+		m.chain[0](r)
+		return
+	}
+	m.Next()
 }
 
 // reset readies r for the pool. It clears each field that a request sets

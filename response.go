@@ -71,10 +71,24 @@ func (w *Response) BufferLength() int { return len(w.buf) }
 // Write appends each value to the response: strings and byte slices as
 // they are, errors by their message, anything else as fmt.Sprint prints it.
 func (w *Response) Write(content ...any) {
-	for _, c := range content {
-		w.appendValue(c)
+	if len(content) == 1 {
+		// The common case, one string or byte slice, without the loop.
+		switch v := content[0].(type) {
+		case string:
+			w.buf = append(w.buf, v...)
+		case []byte:
+			w.buf = append(w.buf, v...)
+		default:
+			w.appendValue(v)
+		}
+	} else {
+		for _, c := range content {
+			w.appendValue(c)
+		}
 	}
-	w.spill()
+	if w.streaming || len(w.buf) > bufferLimit {
+		w.spill()
+	}
 }
 
 // Writeln is Write followed by a newline.
@@ -266,16 +280,27 @@ func (w *Response) commit() {
 	if w.committed {
 		return
 	}
-	w.beforeSend()
+	if r := w.req; r != nil && (r.Session.loaded || len(r.Cookie.out) > r.Cookie.sent) {
+		w.beforeSend()
+	}
 	w.committed = true
-	w.w.WriteHeader(w.Status())
+	if w.status != 0 && w.status != http.StatusOK {
+		w.w.WriteHeader(w.status)
+	}
+	// A 200 is implied by the first Write or Flush, as net/http does it.
 }
 
 // beforeSend puts the cookies of the request, the session's included,
 // into the headers about to be sent.
 func (w *Response) beforeSend() {
-	if r := w.req; r != nil {
+	r := w.req
+	if r == nil {
+		return
+	}
+	if r.Session.loaded {
 		r.Session.beforeSend()
+	}
+	if len(r.Cookie.out) > r.Cookie.sent {
 		r.Cookie.flush(w.w.Header())
 	}
 }
@@ -299,15 +324,17 @@ func (w *Response) finish() {
 	if w.abort {
 		panic(http.ErrAbortHandler)
 	}
-	if w.committed {
-		w.sendBuffer()
-		return
+	if !w.committed {
+		if len(w.buf) >= chunkingThreshold && w.w.Header().Get("Content-Length") == "" {
+			w.w.Header().Set("Content-Length", strconv.Itoa(len(w.buf)))
+		}
+		w.commit()
 	}
-	if len(w.buf) >= chunkingThreshold && w.w.Header().Get("Content-Length") == "" {
-		w.w.Header().Set("Content-Length", strconv.Itoa(len(w.buf)))
+	if len(w.buf) > 0 {
+		n, _ := w.w.Write(w.buf)
+		w.written += int64(n)
+		w.buf = w.buf[:0]
 	}
-	w.commit()
-	w.sendBuffer()
 }
 
 // fail replaces an unsent response with a bare status.

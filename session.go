@@ -208,10 +208,10 @@ type Session struct {
 
 // dirty reports whether a request changed s from its zero state (bound to
 // its request), so that reset can skip clearing an unused session.
-func (s *Session) dirty() bool {
-	return s.loaded || s.discarded || s.m != nil || s.id != "" || s.isNew || s.data != nil ||
-		s.changed != nil || s.touch || s.cookieSet
-}
+//
+// NOTE: every other field of Session is set only after load, which sets
+// loaded first.
+func (s *Session) dirty() bool { return s.loaded || s.discarded }
 
 // load reads the session at its first use.
 func (s *Session) load() {
