@@ -44,6 +44,13 @@ var (
 	// ErrReloadNotSupported is returned by Reload on platforms without the
 	// master/worker process model when a restart cannot be arranged either.
 	ErrReloadNotSupported = errors.New("baton: reload not supported on this platform")
+	// ErrWebSocketOrigin is wrapped by the error of Request.WebSocket for a
+	// cross-origin request that WebSocketConfig.AllowedOrigins does not
+	// allow; the client got 403.
+	ErrWebSocketOrigin = errors.New("baton: websocket origin not allowed")
+	// ErrResponseCommitted is wrapped by the error of Request.WebSocket
+	// when the response was already sent (after Flush, say).
+	ErrResponseCommitted = errors.New("baton: response already sent")
 )
 
 // ServerConfig holds every setting of a Server. The zero value is useful:
@@ -110,6 +117,10 @@ type ServerConfig struct {
 
 	// Admin controls access to the admin page (EnableAdmin).
 	Admin AdminConfig
+
+	// WebSocket holds the settings of Request.WebSocket: allowed origins,
+	// read limit, keep-alive pings and timeouts. Its zero value is useful.
+	WebSocket WebSocketConfig
 
 	// OnListen, if set, is called with each bound address once the server
 	// accepts on it; tests on port 0 use it to learn the port.
@@ -652,6 +663,8 @@ func (s *Server) finishDrain(ctx context.Context) error {
 		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, timeout, ctx.Err())
 	} else if serr != nil {
 		s.logger.Warn("baton: shutdown", "server", s.name, "err", serr)
+	} else if forced > 0 {
+		err = fmt.Errorf("baton: server %q: drain timeout %v passed with %d WebSockets open: %w", s.name, timeout, forced, context.DeadlineExceeded)
 	}
 	s.logger.Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served,
 		"took", time.Since(s.drainStart).Round(time.Millisecond))
