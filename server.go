@@ -524,9 +524,10 @@ func (s *Server) Run() error {
 
 // Shutdown stops the server gracefully: it stops accepting, answers the
 // requests in flight and those still arriving on open keep-alive connections
-// (with Connection: close), closes connections once idle, tells hijacked
+// (with Connection: close), closes connections once idle (streams at once),
+// sends every WebSocket a close frame with code 1012, tells hijacked
 // connections registered with OnDrain to finish, and returns when all are
-// done or the drain timeout has passed. Calling it from a handler blocks
+// done or the drain timeout has passed; WebSockets still open then are cut. Calling it from a handler blocks
 // that handler until the drain timeout: use go s.Shutdown() there.
 func (s *Server) Shutdown() error {
 	return s.drain(context.Background())
