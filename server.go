@@ -558,8 +558,11 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // The client reconnects, to the new worker after a reload (EventSource
 // does so by itself). A connection whose response was streamed is closed
 // as soon as the handler returns, without the idle grace, so that the old
-// worker exits as soon as its last stream has ended. WebSockets need no
-// such code: see Request.WebSocket.
+// worker exits as soon as its last stream has ended. A stream that starts
+// during the drain (its client reused a keep-alive connection to the old
+// worker) finds the channel closed at once; it may just tell the client to
+// come back, as examples/sse does. WebSockets need no such code: see
+// Request.WebSocket.
 func (s *Server) Draining() <-chan struct{} { return s.drainCh }
 
 // IsDraining reports whether the server has started to drain.

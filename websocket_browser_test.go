@@ -84,3 +84,39 @@ func TestChatPageSurvivesReload(t *testing.T) {
 		t.Errorf("screenshot: %v", err)
 	}
 }
+
+// TestClockPageSurvivesReload drives the page of examples/sse: its
+// EventSource must get the bye event of the old worker and stream from the
+// new one, without a second stream from the old worker on the way.
+func TestClockPageSurvivesReload(t *testing.T) {
+	browser.Require(t)
+	p := startProgram(t, build(t, "./examples/sse"), freePort(t))
+	old := p.waitServing(0, 30*time.Second)
+
+	page := browser.Start(t).NewPage(t)
+	if err := page.Navigate(p.url("/")); err != nil {
+		t.Fatalf("open the clock page: %v", err)
+	}
+	showsPID := func(pid int) string {
+		return fmt.Sprintf(`document.getElementById("pid").textContent === "%d"`, pid)
+	}
+	if err := page.WaitFor(showsPID(old), 10*time.Second); err != nil {
+		t.Fatalf("page did not stream from worker %d: %v", old, err)
+	}
+	p.signal(syscall.SIGUSR1)
+	cur := p.waitServing(old, 30*time.Second)
+	if err := page.WaitFor(showsPID(cur), 10*time.Second); err != nil {
+		t.Fatalf("page did not stream from the new worker %d: %v", cur, err)
+	}
+	log, err := page.Text("#log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("connected to worker %d\nworker %d is restarting\nconnected to worker %d", old, old, cur)
+	if strings.TrimSpace(log) != want {
+		t.Errorf("page log:\n%s\nwant:\n%s", log, want)
+	}
+	if err := page.Screenshot(filepath.Join(browser.ArtifactDir(t), "clock-after-reload.png")); err != nil {
+		t.Errorf("screenshot: %v", err)
+	}
+}

@@ -66,6 +66,13 @@ func main() {
 		h := r.Response.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
+		if r.Server.IsDraining() {
+			// A browser reconnecting after "bye" may reuse a keep-alive
+			// connection to this old worker: send it on to the new one.
+			// The connection closes after this answer.
+			r.Response.Write("retry: 50\n\n")
+			return
+		}
 		// retry makes EventSource come back quickly after a reload.
 		r.Response.Writef("retry: 250\nevent: hello\ndata: %d\n\n", pid)
 		r.Response.Writef("data: %s\n\n", time.Now().Format(time.RFC3339))
