@@ -4,6 +4,7 @@ package baton_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,6 +66,25 @@ func TestAdminDrivesTheMaster(t *testing.T) {
 	}
 	if st := p.adminStatus(); len(st.History) == 0 || st.History[0].OK || !strings.Contains(st.History[0].Error, "status 3") {
 		t.Errorf("history does not record the failure: %+v", st.History)
+	}
+
+	// While a reload runs (into a binary that never becomes ready), another
+	// one is refused with 409.
+	install(t, build(t, "./testdata/app", "mode=hang"), bin)
+	first := make(chan string, 1)
+	go func() {
+		code, body, err := p.post("/debug/admin/reload")
+		first <- fmt.Sprint(code, " ", body, " ", err)
+	}()
+	waitFor(t, "the reload to be running", 10*time.Second, func() bool {
+		_, body, err := p.get("/debug/admin/status")
+		return err == nil && strings.Contains(body, `"reloading": true`)
+	})
+	if code, body, err := p.post("/debug/admin/reload"); err != nil || code != 409 {
+		t.Errorf("POST reload during a reload = %d %q %v, want 409", code, body, err)
+	}
+	if got := <-first; !strings.HasPrefix(got, "500 ") || !strings.Contains(got, "not ready") {
+		t.Errorf("the reload into a hanging binary = %q, want 500 naming the timeout", got)
 	}
 
 	if code, body, err := p.post("/debug/admin/shutdown"); err != nil || code != 202 {
