@@ -249,14 +249,14 @@ func (a *app) swap(mode string) {
 	src := binaries(a.t)[mode]
 	tmp := a.bin + ".new"
 	os.Remove(tmp)
-	if err := os.Link(src, tmp); err != nil {
-		b, err := os.ReadFile(src)
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		if err := os.WriteFile(tmp, b, 0o755); err != nil {
-			a.t.Fatal(err)
-		}
+	// A copy, not a hard link: tests change the mode of their binary, and a
+	// link would change it for every parallel test sharing the build.
+	b, err := os.ReadFile(src)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		a.t.Fatal(err)
 	}
 	if err := os.Rename(tmp, a.bin); err != nil {
 		a.t.Fatal(err)
