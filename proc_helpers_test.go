@@ -13,12 +13,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/proctest"
 )
 
 // Helpers for the tests that build a real program, start it under the
@@ -89,15 +90,7 @@ func install(t *testing.T, bin, dst string) {
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return proctest.FreePort(t) }
 
 // program is a started master process.
 type program struct {
@@ -264,71 +257,31 @@ func (p *program) waitExit(d time.Duration) int {
 
 // procStat returns the parent pid and state letter of pid.
 func procStat(pid int) (ppid int, state byte, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+4 > len(s) {
-		return 0, 0, false
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 2 {
-		return 0, 0, false
-	}
-	ppid, _ = strconv.Atoi(f[1])
-	return ppid, f[0][0], true
+	p, ok := proctest.Stat(pid)
+	return p.PPID, p.State, ok
 }
 
 // children lists the pids whose parent is pid.
-func children(pid int) []int {
-	ents, _ := os.ReadDir("/proc")
-	var kids []int
-	for _, e := range ents {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if pp, _, ok := procStat(n); ok && pp == pid {
-			kids = append(kids, n)
-		}
-	}
-	sort.Ints(kids)
-	return kids
-}
+func children(pid int) []int { return pids(proctest.Children(pid)) }
 
 // descendants lists every process below pid.
-func descendants(pid int) []int {
-	var all []int
-	for _, c := range children(pid) {
-		all = append(all, c)
-		all = append(all, descendants(c)...)
-	}
-	return all
-}
+func descendants(pid int) []int { return proctest.Descendants(pid) }
 
 // zombies lists the children of pid that exited and were not reaped.
-func zombies(pid int) []int {
-	var z []int
-	for _, c := range children(pid) {
-		if _, st, ok := procStat(c); ok && st == 'Z' {
-			z = append(z, c)
-		}
+func zombies(pid int) []int { return pids(proctest.Zombies(pid)) }
+
+func pids(ps []proctest.Proc) []int {
+	out := make([]int, len(ps))
+	for i, p := range ps {
+		out[i] = p.PID
 	}
-	return z
+	return out
 }
 
 // reaped reports whether pid has exited and its parent has collected it.
-func reaped(pid int) bool {
-	_, _, ok := procStat(pid)
-	return !ok
-}
+func reaped(pid int) bool { return proctest.Reaped(pid) }
 
-func alive(pid int) bool {
-	_, st, ok := procStat(pid)
-	return ok && st != 'Z'
-}
+func alive(pid int) bool { return !proctest.Gone(pid) }
 
 // rssKiB returns the resident memory of pid, and the part of it that is
 // private (anonymous) rather than pages of the binary shared with others.
@@ -351,10 +304,7 @@ func rssKiB(pid int) (rss, anon int) {
 }
 
 // fdCount returns how many file descriptors pid holds.
-func fdCount(pid int) int {
-	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	return len(ents)
-}
+func fdCount(pid int) int { return proctest.FDCount(pid) }
 
 // failureKind names the way a request failed, for the load figures.
 func failureKind(err error) string {

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/proctest"
 )
 
 // Builds of testdata/procapp, made once per test binary.
@@ -170,15 +172,7 @@ type appConfig struct {
 }
 
 // freePort returns a port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return proctest.FreePort(t) }
 
 // startApp starts a copy of the normal procapp build as a master in its own
 // process group, and kills every process of it when the test ends.
@@ -407,80 +401,19 @@ func (a *app) hammer() (stop func() (int, []error)) {
 }
 
 // procStat is a line of /proc/<pid>/stat.
-type procStat struct {
-	pid, ppid int
-	state     byte
-	comm      string
-}
+type procStat = proctest.Proc
 
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, false
-	}
-	s := string(b)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < 0 || end+4 > len(s) {
-		return procStat{}, false
-	}
-	f := strings.Fields(s[end+2:])
-	if len(f) < 2 {
-		return procStat{}, false
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return procStat{pid: pid, ppid: ppid, state: f[0][0], comm: s[open+1 : end]}, true
-}
+func readStat(pid int) (procStat, bool) { return proctest.Stat(pid) }
 
-func allProcs() []procStat {
-	ents, _ := os.ReadDir("/proc")
-	var out []procStat
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, ok := readStat(pid); ok {
-			out = append(out, st)
-		}
-	}
-	return out
-}
+func allProcs() []procStat { return proctest.All() }
 
-func children(pid int) []procStat {
-	var out []procStat
-	for _, p := range allProcs() {
-		if p.ppid == pid {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func children(pid int) []procStat { return proctest.Children(pid) }
 
-func descendants(pid int) []int {
-	procs := allProcs()
-	kids := make(map[int][]int)
-	for _, p := range procs {
-		kids[p.ppid] = append(kids[p.ppid], p.pid)
-	}
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for _, k := range kids[p] {
-			out = append(out, k)
-			queue = append(queue, k)
-		}
-	}
-	return out
-}
+func descendants(pid int) []int { return proctest.Descendants(pid) }
 
 // gone reports whether pid has exited (it may linger as a zombie of a
 // parent that does not reap, such as the init of a container).
-func gone(pid int) bool {
-	st, ok := readStat(pid)
-	return !ok || st.state == 'Z' || st.state == 'X'
-}
+func gone(pid int) bool { return proctest.Gone(pid) }
 
 func waitGone(t *testing.T, pid int, d time.Duration) {
 	t.Helper()
@@ -512,15 +445,7 @@ func checkNoZombies(t *testing.T, pid int) {
 }
 
 // zombies returns the children of pid that are zombies.
-func zombies(pid int) []procStat {
-	var out []procStat
-	for _, c := range children(pid) {
-		if c.state == 'Z' {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func zombies(pid int) []procStat { return proctest.Zombies(pid) }
 
 // listenInodes returns the inodes of the listening TCP sockets on port.
 func listenInodes(t *testing.T, port int) []uint64 {

@@ -608,7 +608,7 @@ func TestPID1(t *testing.T) {
 	if len(kids) != 1 {
 		t.Fatalf("children of unshare: %v", kids)
 	}
-	master := kids[0].pid
+	master := kids[0].PID
 	if st := a.status(); st.MasterPID != 1 {
 		t.Errorf("master pid in its namespace = %d, want 1", st.MasterPID)
 	}
@@ -624,7 +624,7 @@ func TestPID1(t *testing.T) {
 	}
 	sawOrphan := false
 	for _, c := range children(master) {
-		sawOrphan = sawOrphan || c.comm == "sleep"
+		sawOrphan = sawOrphan || c.Comm == "sleep"
 	}
 	if !sawOrphan {
 		t.Errorf("the orphan is not a child of the master: %v", children(master))
