@@ -44,7 +44,7 @@ func processReady() <-chan struct{} {
 		list, _ := runningServers()
 		for _, s := range list {
 			c := s.Config()
-			info.DrainTimeout = max(info.DrainTimeout, orDefault(c.DrainTimeout, DefaultDrainTimeout))
+			info.DrainTimeout = max(info.DrainTimeout, drainTimeoutOf(c))
 			info.ReadyTimeout = max(info.ReadyTimeout, c.ReadyTimeout)
 		}
 		if err := worker.Ready(info); err != nil {

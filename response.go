@@ -251,9 +251,16 @@ func (s *statusRecorder) Write(p []byte) (int, error) {
 // Flush sends the headers and everything buffered, and makes later writes
 // go straight to the client: Server-Sent Events and streams reach the
 // client before the handler returns. Headers can no longer change after it.
+//
+// A response that was flushed is a stream: its handler should return when
+// Server.Draining is closed, and a drain closes its connection as soon as
+// it has, rather than after the idle grace.
 func (w *Response) Flush() {
 	w.commit()
-	w.streaming = true
+	if !w.streaming {
+		w.streaming = true
+		markStreamed(w.req.Request.Context())
+	}
 	w.sendBuffer()
 	if f, ok := w.w.(http.Flusher); ok {
 		f.Flush()

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/baton-go/baton/proc"
 )
 
 // Defaults for ServerConfig fields left at their zero value.
@@ -42,6 +44,13 @@ var (
 	// ErrReloadNotSupported is returned by Reload on platforms without the
 	// master/worker process model when a restart cannot be arranged either.
 	ErrReloadNotSupported = errors.New("baton: reload not supported on this platform")
+	// ErrWebSocketOrigin is wrapped by the error of Request.WebSocket for a
+	// cross-origin request that WebSocketConfig.AllowedOrigins does not
+	// allow; the client got 403.
+	ErrWebSocketOrigin = errors.New("baton: websocket origin not allowed")
+	// ErrResponseCommitted is wrapped by the error of Request.WebSocket
+	// when the response was already sent (after Flush, say).
+	ErrResponseCommitted = errors.New("baton: response already sent")
 )
 
 // ServerConfig holds every setting of a Server. The zero value is useful:
@@ -87,8 +96,10 @@ type ServerConfig struct {
 	MaxBodySize int64
 
 	// DrainTimeout bounds a graceful shutdown or the drain of an old worker:
-	// connections still open at its end are closed. If zero,
-	// DefaultDrainTimeout is used.
+	// connections still open at its end are closed, WebSockets included. If
+	// zero, the duration in the environment variable BATON_DRAIN_TIMEOUT
+	// ("45s") is used if it is set and valid, else DefaultDrainTimeout; the
+	// master reads the same variable.
 	DrainTimeout time.Duration
 	// ReadyTimeout bounds how long the master waits for a new worker to
 	// report ready during a reload. If zero, DefaultReadyTimeout is used.
@@ -110,6 +121,10 @@ type ServerConfig struct {
 
 	// Admin controls access to the admin page (EnableAdmin).
 	Admin AdminConfig
+
+	// WebSocket holds the settings of Request.WebSocket: allowed origins,
+	// read limit, keep-alive pings and timeouts. Its zero value is useful.
+	WebSocket WebSocketConfig
 
 	// OnListen, if set, is called with each bound address once the server
 	// accepts on it; tests on port 0 use it to learn the port.
@@ -466,6 +481,7 @@ func (s *Server) start() error {
 		IdleTimeout:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ConnState:         s.conns.state,
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(s.Logger().Handler(), slog.LevelWarn),
 	}
 	if hs.ReadTimeout < 0 {
@@ -594,8 +610,29 @@ func (s *Server) Shutdown() error {
 func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Draining returns a channel that is closed when the server starts to
-// drain, during a reload or a shutdown. Handlers of long-lived streams
-// select on it to send a final event and return.
+// drain, during a reload or a shutdown. It is the signal for the handler
+// of a long-lived stream (Server-Sent Events, a long poll, any response
+// that called Flush) to send a final event and return:
+//
+//	for {
+//		select {
+//		case <-r.Server.Draining():
+//			r.Response.Write("event: bye\ndata: restarting\n\n")
+//			r.Response.Flush()
+//			return
+//		case <-r.Context().Done():
+//			return
+//		case t := <-tick.C:
+//			r.Response.Writef("data: %s\n\n", t.Format(time.RFC3339))
+//			r.Response.Flush()
+//		}
+//	}
+//
+// The client reconnects, to the new worker after a reload (EventSource
+// does so by itself). A connection whose response was streamed is closed
+// as soon as the handler returns, without the idle grace, so that the old
+// worker exits as soon as its last stream has ended. WebSockets need no
+// such code: see Request.WebSocket.
 func (s *Server) Draining() <-chan struct{} { return s.drainCh }
 
 // IsDraining reports whether the server has started to drain.
@@ -610,11 +647,26 @@ func (s *Server) OnDrain(f func()) {
 }
 
 func (s *Server) drainTimeout() time.Duration {
-	return orDefault(s.Config().DrainTimeout, DefaultDrainTimeout)
+	return drainTimeoutOf(s.Config())
 }
 
-// beginDrain stops accepting, marks the server draining and runs the
-// OnDrain hooks. It returns at once; later calls do nothing.
+// drainTimeoutOf returns the drain timeout a configuration asks for: its
+// own, else BATON_DRAIN_TIMEOUT, else DefaultDrainTimeout.
+func drainTimeoutOf(c ServerConfig) time.Duration {
+	if c.DrainTimeout > 0 {
+		return c.DrainTimeout
+	}
+	if v := os.Getenv(proc.EnvDrainTimeout); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return DefaultDrainTimeout
+}
+
+// beginDrain stops accepting, marks the server draining, asks every
+// WebSocket to close (1012) and runs the OnDrain hooks. It returns at
+// once; later calls do nothing.
 func (s *Server) beginDrain() {
 	s.mu.Lock()
 	if s.state != stateRunning {
@@ -625,11 +677,13 @@ func (s *Server) beginDrain() {
 	lns := s.lns
 	s.mu.Unlock()
 	s.drainStart = time.Now()
+	s.Logger().Info("baton: draining", "server", s.name, "pid", s.pid)
 	s.draining.Store(true)
 	for _, l := range lns {
 		l.Close()
 	}
 	close(s.drainCh)
+	s.conns.beginDrain()
 	s.drainMu.Lock()
 	hooks := append([]func(){}, s.onDrain...)
 	s.drainMu.Unlock()
@@ -664,10 +718,14 @@ func (s *Server) drain(ctx context.Context) error {
 // finishDrain waits for the connections of a draining server.
 func (s *Server) finishDrain(ctx context.Context) error {
 	cfg := s.Config()
-	timeout := orDefault(cfg.DrainTimeout, DefaultDrainTimeout)
+	timeout := drainTimeoutOf(cfg)
 	ctx, cancel := context.WithDeadline(ctx, s.drainStart.Add(timeout))
 	defer cancel()
-	served := s.conns.drain(ctx, orDefault(cfg.IdleGrace, DefaultIdleGrace))
+	served, forced := s.conns.drain(ctx, orDefault(cfg.IdleGrace, DefaultIdleGrace))
+	if forced > 0 {
+		s.Logger().Warn("baton: drain timeout: closed WebSockets that did not finish", "server", s.name, "pid", s.pid,
+			"websockets", forced, "timeout", timeout)
+	}
 	// Serve has returned for every listener, so Shutdown does not close
 	// them again (and report that as an error).
 	s.serveWG.Wait()
@@ -679,6 +737,8 @@ func (s *Server) finishDrain(ctx context.Context) error {
 		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, timeout, ctx.Err())
 	} else if serr != nil {
 		s.Logger().Warn("baton: shutdown", "server", s.name, "err", serr)
+	} else if forced > 0 {
+		err = fmt.Errorf("baton: server %q: drain timeout %v passed with %d WebSockets open: %w", s.name, timeout, forced, context.DeadlineExceeded)
 	}
 	if s.certW != nil {
 		s.certW.close()
