@@ -19,6 +19,8 @@ func reportStartFailure(error) {}
 
 func reportStoppedAccepting() {}
 
+func reportDrained(int64) {}
+
 // Reload restarts the program from the binary on disk. Windows has no
 // master process: the servers stop accepting, a new process starts and
 // binds the ports, and this one drains and exits, so connections arriving

@@ -295,6 +295,9 @@ func (w *Response) finish() {
 	if w.abort {
 		panic(http.ErrAbortHandler)
 	}
+	if d := devMode.Load(); d != nil {
+		w.injectDev(d)
+	}
 	if w.committed {
 		w.sendBuffer()
 		return
