@@ -56,7 +56,7 @@ func newDevInfo(st proc.DevState) *devInfo {
 	var b bytes.Buffer
 	if st.Error != "" {
 		b.WriteString(`<div id="baton-dev-overlay" ` + devMarker + ` style="position:fixed;inset:0;z-index:2147483647;` +
-			`background:rgba(24,24,27,.94);color:#fecaca;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;` +
+			`background:rgba(24,24,27,.97);color:#fecaca;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;` +
 			`padding:28px;overflow:auto;box-sizing:border-box">`)
 		b.WriteString(`<div style="color:#fff;font-weight:bold;font-size:16px;margin-bottom:14px">baton: build `)
 		b.WriteString(strconv.Itoa(st.Latest))
@@ -93,7 +93,7 @@ func setDevState(st proc.DevState) {
 // devMessage is what the page script receives on its WebSocket.
 type devMessage struct {
 	Type  string `json:"type"` // "state" or "refresh"
-	Build int    `json:"build,omitempty"`
+	Build int    `json:"build"`
 	Err   int    `json:"err"`
 	Ready bool   `json:"ready"`
 }

@@ -140,7 +140,9 @@ func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
 func TestDevSocket(t *testing.T) {
-	setDev(t, proc.DevState{Build: 2, Latest: 2, Ready: true})
+	// Build 0 (the program's own binary) must be sent as such: the page
+	// compares it with the build it was served by.
+	setDev(t, proc.DevState{Build: 0, Latest: 0, Ready: true})
 	s := New()
 	srv := httptest.NewServer(s)
 	defer srv.Close()
@@ -156,6 +158,7 @@ func TestDevSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	var raw []byte
 	read := func() devMessage {
 		t.Helper()
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -163,21 +166,22 @@ func TestDevSocket(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		raw = b
 		var m devMessage
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatal(err)
 		}
 		return m
 	}
-	if m := read(); m.Type != "state" || m.Build != 2 || m.Err != 0 {
-		t.Errorf("first message = %+v, want the state of build 2", m)
+	if m := read(); m.Type != "state" || m.Build != 0 || m.Err != 0 || !strings.Contains(string(raw), `"build":0`) {
+		t.Errorf("first message = %s, want the state of build 0", raw)
 	}
 	waitClients(t, 1)
-	setDevState(proc.DevState{Build: 2, Latest: 3, Ready: true, Error: "x.go:1:1: boom"})
+	setDevState(proc.DevState{Build: 0, Latest: 3, Ready: true, Error: "x.go:1:1: boom"})
 	if m := read(); m.Type != "state" || m.Err != 3 {
 		t.Errorf("after a failed build 3: %+v, want err 3", m)
 	}
-	setDevState(proc.DevState{Build: 2, Latest: 3, Ready: true, Error: "x.go:1:1: boom", Refresh: 1})
+	setDevState(proc.DevState{Build: 0, Latest: 3, Ready: true, Error: "x.go:1:1: boom", Refresh: 1})
 	if m := read(); m.Type != "refresh" {
 		t.Errorf("after a refresh: %+v", m)
 	}

@@ -6,13 +6,14 @@
   "use strict";
   var me = document.currentScript;
   if (!me || window.__batonDev) return;
-  window.__batonDev = true;
+  // "connecting", "open" or "closed": for tests and the curious.
+  window.__batonDev = "connecting";
   var build = me.getAttribute("data-build"), err = me.getAttribute("data-err");
   var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/__baton/dev";
   var delay = 50;
   function connect() {
     var ws = new WebSocket(url);
-    ws.onopen = function () { delay = 50; };
+    ws.onopen = function () { delay = 50; window.__batonDev = "open"; };
     ws.onmessage = function (e) {
       var m;
       try { m = JSON.parse(e.data); } catch (x) { return; }
@@ -24,6 +25,7 @@
       }
     };
     ws.onclose = function (e) {
+      window.__batonDev = "closed";
       // 1012 (service restart): this worker drains because a new build
       // is ready; the next connection reaches it. Anything else: retry
       // with a backoff while the server is away.
