@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"sync"
+	"testing"
 
 	"github.com/baton-go/baton/proc"
 )
@@ -24,10 +25,14 @@ var (
 // before the master exists.
 func initProcess() {
 	procOnce.Do(func() {
-		w, err := proc.Init(processOptions(configPath(os.Args[1:])))
+		opts := processOptions(configPath(os.Args[1:]))
+		w, err := proc.Init(opts)
 		if err != nil {
 			defaultLogger().Error("baton: serving without a master", "err", err)
 			return
+		}
+		if w == nil && (opts.Dev || os.Getenv(proc.EnvDev) == "1") && !testing.Testing() {
+			defaultLogger().Warn("baton: development mode needs the master, which is off: no rebuilds")
 		}
 		if w != nil {
 			worker = w
@@ -44,6 +49,7 @@ func processOptions(path string) proc.Options {
 	if path == "" {
 		return opts
 	}
+	opts.DevFiles = []string{path}
 	d, err := parseConfig(path)
 	if err != nil {
 		return opts
@@ -52,7 +58,6 @@ func processOptions(path string) proc.Options {
 	opts.NoMaster = pf.Graceful.Enabled != nil && !*pf.Graceful.Enabled
 	opts.WatchBinary = pf.Graceful.WatchBinary
 	opts.Dev = pf.Dev
-	opts.DevFiles = []string{path}
 	return opts
 }
 
