@@ -181,7 +181,7 @@ func (b *devBuilder) run() {
 	w, early := b.watch(set)
 	defer w.close()
 	b.m.mu.Lock()
-	exe := b.m.bin.path
+	exe, serving := b.m.bin.path, b.m.bin.build
 	b.m.mu.Unlock()
 	if fi, err := os.Stat(exe); err == nil && set.newest().After(fi.ModTime()) || set.hash() != lastHash {
 		lastHash = [32]byte{}
@@ -219,6 +219,10 @@ func (b *devBuilder) run() {
 		inflight int                // reloads asked for and not answered
 		errBuild int                // the build whose error is shown, or 0
 	)
+	// After a restart the workers may run a build of the master before
+	// it: count on from there, so that no build overwrites the binary
+	// the current worker runs from.
+	latest = serving
 	ready := func() bool { return building == 0 && inflight == 0 }
 	for {
 		select {
