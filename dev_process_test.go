@@ -100,7 +100,10 @@ func startDev(t *testing.T, dir string) *program {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "devapp")
 	goBuild(t, dir, bin)
-	env := append([]string{"BATON_DEV=1", "BATON_DEV_DIR=" + dir}, devEnv...)
+	// TMPDIR: the master's builds go below the test's own temporary
+	// directory, removed even when the test kills the master (which then
+	// cannot remove its build directory itself).
+	env := append([]string{"BATON_DEV=1", "BATON_DEV_DIR=" + dir, "TMPDIR=" + t.TempDir()}, devEnv...)
 	p := startProgram(t, bin, freePort(t), env...)
 	p.waitServing(0, 30*time.Second)
 	// The master's line, once the watch is set up (not the worker's
