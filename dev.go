@@ -51,7 +51,7 @@ const devMarker = "data-baton-dev"
 func newDevInfo(st proc.DevState) *devInfo {
 	d := &devInfo{state: st}
 	if st.Error != "" {
-		d.errID = st.Latest
+		d.errID = st.Failed
 	}
 	var b bytes.Buffer
 	if st.Error != "" {
@@ -59,7 +59,7 @@ func newDevInfo(st proc.DevState) *devInfo {
 			`background:rgba(24,24,27,.97);color:#fecaca;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;` +
 			`padding:28px;overflow:auto;box-sizing:border-box">`)
 		b.WriteString(`<div style="color:#fff;font-weight:bold;font-size:16px;margin-bottom:14px">baton: build `)
-		b.WriteString(strconv.Itoa(st.Latest))
+		b.WriteString(strconv.Itoa(st.Failed))
 		b.WriteString(` failed; this page comes from build `)
 		b.WriteString(strconv.Itoa(st.Build))
 		b.WriteString(`</div><pre id="baton-dev-error" style="white-space:pre-wrap;margin:0">`)
@@ -85,7 +85,7 @@ func setDevState(st proc.DevState) {
 	if st.Refresh != old.state.Refresh {
 		devHub.send(devMessage{Type: "refresh"})
 	}
-	if st.Error != old.state.Error || st.Latest != old.state.Latest || st.Ready != old.state.Ready {
+	if st.Error != old.state.Error || st.Failed != old.state.Failed || st.Latest != old.state.Latest || st.Ready != old.state.Ready {
 		devHub.send(devMode.Load().message())
 	}
 }

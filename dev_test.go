@@ -36,7 +36,7 @@ func TestDevInjection(t *testing.T) {
 		{name: "html", state: &proc.DevState{Build: 3}, ctype: "text/html; charset=utf-8", body: page, wantScript: true},
 		{name: "sniffed html", state: &proc.DevState{Build: 3}, body: page, wantScript: true},
 		{name: "no body tag", state: &proc.DevState{Build: 3}, ctype: "text/html", body: "<p>x</p>", wantScript: true},
-		{name: "error", state: &proc.DevState{Build: 3, Latest: 4, Error: "./main.go:9:2: undefined: x <b>"}, ctype: "text/html", body: page, wantScript: true, wantOverlay: true},
+		{name: "error", state: &proc.DevState{Build: 3, Latest: 4, Failed: 4, Error: "./main.go:9:2: undefined: x <b>"}, ctype: "text/html", body: page, wantScript: true, wantOverlay: true},
 		{name: "plain text", state: &proc.DevState{Build: 3, Latest: 4, Error: "boom"}, ctype: "text/plain", body: "</body>"},
 		{name: "json", state: &proc.DevState{Build: 3, Latest: 4, Error: "boom"}, ctype: "application/json", body: `{"a":"</body>"}`},
 		{name: "compressed", state: &proc.DevState{Build: 3}, ctype: "text/html", encoding: "gzip", body: page},
@@ -97,6 +97,9 @@ func TestDevStaticHTML(t *testing.T) {
 		}
 		if got := strings.Contains(rec.Body.String(), "/__baton/dev.js"); got != want {
 			t.Errorf("GET %s: script %v, want %v: %q", path, got, want, rec.Body.String())
+		}
+		if cc := rec.Header().Get("Cache-Control"); cc != "no-cache" && cc != "no-store" {
+			t.Errorf("GET %s in development mode: Cache-Control %q, want the browser to revalidate", path, cc)
 		}
 	}
 }
@@ -177,11 +180,11 @@ func TestDevSocket(t *testing.T) {
 		t.Errorf("first message = %s, want the state of build 0", raw)
 	}
 	waitClients(t, 1)
-	setDevState(proc.DevState{Build: 0, Latest: 3, Ready: true, Error: "x.go:1:1: boom"})
+	setDevState(proc.DevState{Build: 0, Latest: 3, Failed: 3, Ready: true, Error: "x.go:1:1: boom"})
 	if m := read(); m.Type != "state" || m.Err != 3 {
 		t.Errorf("after a failed build 3: %+v, want err 3", m)
 	}
-	setDevState(proc.DevState{Build: 0, Latest: 3, Ready: true, Error: "x.go:1:1: boom", Refresh: 1})
+	setDevState(proc.DevState{Build: 0, Latest: 3, Failed: 3, Ready: true, Error: "x.go:1:1: boom", Refresh: 1})
 	if m := read(); m.Type != "refresh" {
 		t.Errorf("after a refresh: %+v", m)
 	}

@@ -123,6 +123,10 @@ func (st *staticFS) serveFile(r *Request, fi fs.FileInfo, f io.ReadSeeker) {
 			r.Response.serveHTMLForDev(f)
 			return
 		}
+		// A page reloaded after a change revalidates the main document
+		// only: without this, a stylesheet changed a moment after it was
+		// fetched could come from the heuristic cache, unchanged.
+		r.Response.Header().Set("Cache-Control", "no-cache")
 	}
 	r.Response.serveContent(fi.Name(), fi.ModTime(), f)
 }

@@ -279,8 +279,8 @@ func (b *devBuilder) run() {
 				}
 				errBuild = r.n
 				b.printf("baton: build %d failed (go build %v):\n%s\n", r.n, round(r.took), msg)
-				rd := ready()
-				b.m.setDev(func(st *DevState) { st.Error, st.Ready = msg, rd })
+				rd, n := ready(), r.n
+				b.m.setDev(func(st *DevState) { st.Error, st.Failed, st.Ready = msg, n, rd })
 				continue
 			}
 			inflight++
@@ -306,8 +306,8 @@ func (b *devBuilder) run() {
 				msg := r.err.Error()
 				b.printf("baton: build %d did not start: %s; the previous build goes on serving\n", r.bin.build, msg)
 				os.Remove(r.bin.path)
-				rd := ready()
-				b.m.setDev(func(st *DevState) { st.Error, st.Ready = msg, rd })
+				rd, n := ready(), r.bin.build
+				b.m.setDev(func(st *DevState) { st.Error, st.Failed, st.Ready = msg, n, rd })
 				continue
 			}
 			clearErr := errBuild != 0 && errBuild <= r.bin.build
@@ -317,7 +317,7 @@ func (b *devBuilder) run() {
 			rd := ready()
 			b.m.setDev(func(st *DevState) {
 				if clearErr {
-					st.Error = ""
+					st.Error, st.Failed = "", 0
 				}
 				st.Ready = rd
 			})

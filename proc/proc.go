@@ -204,10 +204,13 @@ type DevState struct {
 	Build int `json:"build"`
 	// Latest is the number of the newest build attempted.
 	Latest int `json:"latest"`
-	// Error is why Latest does not serve: the compiler output (with
-	// file:line of each message), or the reload error when its binary
-	// could not start. It is "" when Latest serves or is still underway.
+	// Error is why build Failed does not serve: the compiler output
+	// (with file:line of each message), or the reload error when its
+	// binary could not start. It is "" when no build failed since the
+	// last good one served; it stays while a later build is underway.
 	Error string `json:"error,omitempty"`
+	// Failed is the number of the build Error is about, or 0.
+	Failed int `json:"failed,omitempty"`
 	// Ready reports that no build is running or waiting to start: the
 	// newest good build serves.
 	Ready bool `json:"ready"`
