@@ -385,6 +385,10 @@ func (m *master) setReloading(b bool) {
 func (m *master) record(ev Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.recordLocked(ev)
+}
+
+func (m *master) recordLocked(ev Event) {
 	m.history = append(m.history, ev)
 	if n := len(m.history) - maxHistory; n > 0 {
 		m.history = slices.Delete(m.history, 0, n)

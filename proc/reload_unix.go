@@ -226,6 +226,8 @@ func (m *master) reload(waiters []request) {
 		answerAll(waiters, rerr)
 		return
 	}
+	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(at)
+	// NOTE: the new worker and its event appear in the status together.
 	m.mu.Lock()
 	m.cur = c
 	if bin != nil {
@@ -234,13 +236,12 @@ func (m *master) reload(waiters []request) {
 	if old != nil && !old.isDone() {
 		m.draining = append(m.draining, old)
 	}
+	m.recordLocked(ev)
 	m.mu.Unlock()
 	m.cancelRespawn()
-	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(at)
 	if bin != nil && bin.build > 0 && m.dev != nil {
 		m.dev.served(bin, c, old)
 	}
-	m.record(ev)
 	m.log.Info("baton: reload complete", "trigger", trigger, "old_pid", ev.OldPID, "new_pid", c.pid,
 		"generation", c.gen, "handoff", ev.HandOff.Round(time.Millisecond), "waiters", len(waiters))
 	// NOTE: answer before draining: a waiter may be the old worker itself,
@@ -396,11 +397,11 @@ func (m *master) respawn() {
 		m.scheduleRespawn(Event{Time: time.Now(), Kind: "respawn", Trigger: "respawn failed", OldPID: ev.OldPID})
 		return
 	}
+	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(ev.Time)
 	m.mu.Lock()
 	m.cur = c
+	m.recordLocked(ev)
 	m.mu.Unlock()
-	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(ev.Time)
-	m.record(ev)
 	m.log.Info("baton: worker respawned", "old_pid", ev.OldPID, "new_pid", c.pid, "generation", c.gen,
 		"handoff", ev.HandOff.Round(time.Millisecond))
 	m.notify.ready(m.pid)
