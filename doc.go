@@ -39,6 +39,38 @@
 // Content-Length. [Response.Flush] sends what is buffered and switches to
 // streaming, for Server-Sent Events.
 //
+// # WebSockets and streams
+//
+// [Request.WebSocket] upgrades a request with gorilla/websocket and returns
+// a [WebSocket], which the server's drain knows about (http.Server.Shutdown
+// does not see hijacked connections):
+//
+//	s.BindHandler("GET:/ws", func(r *baton.Request) {
+//		ws, err := r.WebSocket()
+//		if err != nil {
+//			return // the client got 403 or 400
+//		}
+//		defer ws.Close()
+//		for {
+//			mt, msg, err := ws.ReadMessage()
+//			if err != nil {
+//				return
+//			}
+//			ws.WriteMessage(mt, msg)
+//		}
+//	})
+//
+// When the worker drains, every WebSocket gets a close frame with code 1012
+// (service restart) at once; the client answers, ReadMessage returns, and
+// the client reconnects to the new worker. A client that does not answer
+// is cut at the drain timeout. Origins, the read limit, pings and write
+// timeouts are set in [WebSocketConfig].
+//
+// A handler that called [Response.Flush] is a stream (Server-Sent Events,
+// long responses): it should return when [Server.Draining] is closed,
+// after a final event. Its connection is then closed at once, so the old
+// worker exits as soon as its last stream has ended.
+//
 // # Hot reload
 //
 // On Unix the program runs as one master and one worker. The master is the
@@ -128,4 +160,9 @@
 //
 // Server.Shutdown called from a handler waits for that handler too, so it
 // ends at the drain timeout; call it in a goroutine there.
+//
+// If an old worker lingers until the drain timeout after a reload, a
+// WebSocket handler probably never calls Close, or a stream handler does
+// not watch Server.Draining. BATON_DRAIN_TIMEOUT ("10s") sets the drain
+// timeout of the master and of every server that leaves it at zero.
 package baton

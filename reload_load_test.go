@@ -96,9 +96,14 @@ type load struct {
 }
 
 func startLoad(addr, path string, perKind int, maxDur time.Duration) *load {
+	return startLoadKinds(addr, path, []string{"keep-alive", "new-conn", "idle-pooled"}, perKind, maxDur)
+}
+
+// startLoadKinds is startLoad with a choice of client kinds.
+func startLoadKinds(addr, path string, kinds []string, perKind int, maxDur time.Duration) *load {
 	l := &load{samples: make(map[string][]sample), stop: make(chan struct{})}
 	deadline := time.Now().Add(maxDur)
-	for _, kind := range []string{"keep-alive", "new-conn", "idle-pooled"} {
+	for _, kind := range kinds {
 		for i := 0; i < perKind; i++ {
 			l.wg.Add(1)
 			go func() {

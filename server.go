@@ -598,9 +598,10 @@ func (s *Server) Run() error {
 
 // Shutdown stops the server gracefully: it stops accepting, answers the
 // requests in flight and those still arriving on open keep-alive connections
-// (with Connection: close), closes connections once idle, tells hijacked
+// (with Connection: close), closes connections once idle (streams at once),
+// sends every WebSocket a close frame with code 1012, tells hijacked
 // connections registered with OnDrain to finish, and returns when all are
-// done or the drain timeout has passed. Calling it from a handler blocks
+// done or the drain timeout has passed; WebSockets still open then are cut. Calling it from a handler blocks
 // that handler until the drain timeout: use go s.Shutdown() there.
 func (s *Server) Shutdown() error {
 	return s.drain(context.Background())
@@ -631,8 +632,11 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // The client reconnects, to the new worker after a reload (EventSource
 // does so by itself). A connection whose response was streamed is closed
 // as soon as the handler returns, without the idle grace, so that the old
-// worker exits as soon as its last stream has ended. WebSockets need no
-// such code: see Request.WebSocket.
+// worker exits as soon as its last stream has ended. A stream that starts
+// during the drain (its client reused a keep-alive connection to the old
+// worker) finds the channel closed at once; it may just tell the client to
+// come back, as examples/sse does. WebSockets need no such code: see
+// Request.WebSocket.
 func (s *Server) Draining() <-chan struct{} { return s.drainCh }
 
 // IsDraining reports whether the server has started to drain.

@@ -146,7 +146,8 @@ func (r *Request) WebSocket() (*WebSocket, error) {
 	// Whatever happens, the raw writer answers: finish must write nothing.
 	resp.buf = resp.buf[:0]
 	resp.committed = true
-	conn, err := u.Upgrade(resp.w, r.Request, handshakeHeader(resp.w.Header()))
+	raw := resp.RawWriter()
+	conn, err := u.Upgrade(raw, r.Request, handshakeHeader(raw.Header()))
 	if err != nil {
 		return nil, fmt.Errorf("baton: websocket %s: %w", r.URL.Path, err)
 	}
