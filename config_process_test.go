@@ -87,3 +87,23 @@ func TestInvalidConfigAtStartStopsTheProgram(t *testing.T) {
 		t.Errorf("the log does not name %q:\n%s", want, p.log())
 	}
 }
+
+// TestConfigGracefulOff starts a program whose configuration file turns
+// the master off: the process the user started serves by itself.
+func TestConfigGracefulOff(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	writeConfig(t, cfg, "graceful:\n  enabled: false\n")
+	p := startProgram(t, build(t, "./examples/hello"), freePort(t), "BATON_CONFIG="+cfg)
+	var pid int
+	waitFor(t, "the program to serve", 30*time.Second, func() bool {
+		var err error
+		pid, err = p.workerPID()
+		return err == nil
+	})
+	if pid != p.pid {
+		t.Errorf("GET /pid = %d, want the process started, %d (no master)", pid, p.pid)
+	}
+	if kids := children(p.pid); len(kids) != 0 {
+		t.Errorf("the program has children %v, want none", kids)
+	}
+}

@@ -156,6 +156,48 @@
 // the moment a drain starts. The admin serves loopback clients only unless
 // [AdminConfig] admits others, and refuses actions other sites ask for.
 //
+// # Development mode
+//
+// With BATON_DEV=1 (or "dev: true" in the configuration file) the master
+// watches the program's sources, rebuilds it with go build a moment after
+// each save and reloads into the new binary, so that the old worker serves
+// until the new one is ready. Run it from the module:
+//
+//	BATON_DEV=1 go run ./examples/devreload
+//
+// In development mode every HTML page (text/html responses of handlers and
+// static .html files) gets a small script, served from the app's own port
+// at /__baton/dev.js, which holds a WebSocket to /__baton/dev. The page
+// reloads itself when a new build is ready and serves (the old worker's
+// drain closes the socket with 1012; the script reconnects and meets the
+// new build), and when a static file below a server's ServerRoot, a
+// template or the configuration file changes, without a build. A build
+// that fails leaves the old worker serving and shows the compiler output
+// (file:line and message) over every HTML page, and in the terminal; a new
+// binary that crashes at start is shown the same way; the next good build
+// clears it. BATON_DEV_DIR names the module directory when the program
+// does not run inside it; BATON_DEV_POLL=1 polls for changes where file
+// events do not arrive (this is also detected). See package proc,
+// "Development mode", for what is watched.
+//
+// Development mode is off by default, and with it off, the request path
+// does one atomic load for it and nothing else. It needs the master: it is
+// unavailable on Windows and with graceful mode off.
+//
+// # Configuration of the process
+//
+// The process section of the configuration file is read before the
+// master starts:
+//
+//	graceful:
+//	  enabled: false      # no master: the process serves by itself
+//	  watchBinary: true   # reload when a new binary is put at the executable's path
+//	dev: true             # development mode (BATON_DEV=0 or 1 overrides it)
+//
+// With watchBinary, deploy by copying the new binary into place (by
+// rename, or after removing the old file) and a reload follows once it has
+// stayed unchanged for 300 ms and is a complete executable.
+//
 // # Without a master
 //
 // With BATON_GRACEFUL=0, under go test, and on Windows the process serves

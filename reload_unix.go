@@ -4,7 +4,9 @@ package baton
 
 import (
 	"context"
+	"os"
 	"sync"
+	"testing"
 
 	"github.com/baton-go/baton/proc"
 )
@@ -18,19 +20,45 @@ var (
 )
 
 // initProcess hands the program to the process model: in the program the
-// user started, proc.Init becomes the master and never returns.
+// user started, proc.Init becomes the master and never returns. The
+// process section of the configuration file (graceful, dev) is read here,
+// before the master exists.
 func initProcess() {
 	procOnce.Do(func() {
-		w, err := proc.Init(proc.Options{Logger: defaultLogger()})
+		opts := processOptions(configPath(os.Args[1:]))
+		w, err := proc.Init(opts)
 		if err != nil {
 			defaultLogger().Error("baton: serving without a master", "err", err)
 			return
+		}
+		if w == nil && (opts.Dev || os.Getenv(proc.EnvDev) == "1") && !testing.Testing() {
+			defaultLogger().Warn("baton: development mode needs the master, which is off: no rebuilds")
 		}
 		if w != nil {
 			worker = w
 			listen = w.Listen
 		}
 	})
+}
+
+// processOptions returns the options of proc.Init for the configuration
+// file at path ("" for none). An invalid file is ignored here: Cfg
+// reports it, and the servers' Start returns its error.
+func processOptions(path string) proc.Options {
+	opts := proc.Options{Logger: defaultLogger(), OnDevState: setDevState}
+	if path == "" {
+		return opts
+	}
+	opts.DevFiles = []string{path}
+	d, err := parseConfig(path)
+	if err != nil {
+		return opts
+	}
+	pf := d.process
+	opts.NoMaster = pf.Graceful.Enabled != nil && !*pf.Graceful.Enabled
+	opts.WatchBinary = pf.Graceful.WatchBinary
+	opts.Dev = pf.Dev
+	return opts
 }
 
 // processReady reports the worker ready, once, and returns the channel the
@@ -50,6 +78,7 @@ func processReady() <-chan struct{} {
 		if err := worker.Ready(info); err != nil {
 			defaultLogger().Error("baton: report ready", "err", err)
 		}
+		startDevWatch(list, defaultLogger())
 	})
 	return worker.Draining()
 }
@@ -57,6 +86,14 @@ func processReady() <-chan struct{} {
 func reportStartFailure(err error) {
 	if worker != nil {
 		worker.Fail(err)
+	}
+}
+
+// reportDrained tells the master how many requests this worker answered
+// while draining.
+func reportDrained(n int64) {
+	if worker != nil {
+		worker.Drained(int(n))
 	}
 }
 

@@ -7,17 +7,30 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 
 	"github.com/baton-go/baton/proc"
 )
 
-func initProcess() {}
+var devWarnOnce sync.Once
+
+// initProcess has no master to start on Windows. Development mode needs
+// one: asking for it only gets a warning.
+func initProcess() {
+	devWarnOnce.Do(func() {
+		if v := os.Getenv(proc.EnvDev); v != "" && v != "0" {
+			defaultLogger().Warn("baton: development mode is unavailable on Windows (it needs the master process)")
+		}
+	})
+}
 
 func processReady() <-chan struct{} { return standaloneStop() }
 
 func reportStartFailure(error) {}
 
 func reportStoppedAccepting() {}
+
+func reportDrained(int64) {}
 
 // Reload restarts the program from the binary on disk. Windows has no
 // master process: the servers stop accepting, a new process starts and

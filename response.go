@@ -331,6 +331,9 @@ func (w *Response) finish() {
 	if w.abort {
 		panic(http.ErrAbortHandler)
 	}
+	if d := devMode.Load(); d != nil {
+		w.injectDev(d)
+	}
 	if !w.committed {
 		if len(w.buf) >= chunkingThreshold && w.w.Header().Get("Content-Length") == "" {
 			w.w.Header().Set("Content-Length", strconv.Itoa(len(w.buf)))

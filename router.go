@@ -92,6 +92,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !s.router.compiled.Load() {
 		s.router.compile()
 	}
+	if devMode.Load() != nil && strings.HasPrefix(req.URL.Path, DevPathPrefix) {
+		s.handle(w, req, nil, devRoute)
+		return
+	}
 	s.router.hr.ServeHTTP(w, req)
 }
 

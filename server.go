@@ -871,4 +871,9 @@ func shutdownAll(list []*Server) {
 		})
 	}
 	wg.Wait()
+	var served int64
+	for _, s := range list {
+		served += s.conns.served.Load()
+	}
+	reportDrained(served)
 }

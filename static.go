@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -64,7 +65,7 @@ func (st *staticFS) serve(r *Request) bool {
 		return false
 	}
 	if !fi.IsDir() {
-		r.Response.serveContent(fi.Name(), fi.ModTime(), f)
+		st.serveFile(r, fi, f)
 		return true
 	}
 	if !strings.HasSuffix(r.URL.Path, "/") {
@@ -85,7 +86,7 @@ func (st *staticFS) serve(r *Request) bool {
 		}
 		defer ff.Close()
 		if ffi, err := ff.Stat(); err == nil && !ffi.IsDir() {
-			r.Response.serveContent(ffi.Name(), ffi.ModTime(), ff)
+			st.serveFile(r, ffi, ff)
 			return true
 		}
 	}
@@ -111,4 +112,21 @@ func (st *staticFS) serve(r *Request) bool {
 	}
 	r.Response.Write("</ul>\n")
 	return true
+}
+
+// serveFile sends an open file. In development mode an HTML file goes
+// through the buffer, so that it gets the development script like the
+// pages of handlers.
+func (st *staticFS) serveFile(r *Request, fi fs.FileInfo, f io.ReadSeeker) {
+	if devMode.Load() != nil {
+		if ext := strings.ToLower(path.Ext(fi.Name())); ext == ".html" || ext == ".htm" {
+			r.Response.serveHTMLForDev(f)
+			return
+		}
+		// A page reloaded after a change revalidates the main document
+		// only: without this, a stylesheet changed a moment after it was
+		// fetched could come from the heuristic cache, unchanged.
+		r.Response.Header().Set("Cache-Control", "no-cache")
+	}
+	r.Response.serveContent(fi.Name(), fi.ModTime(), f)
 }

@@ -17,6 +17,7 @@ import (
 type child struct {
 	pid     int
 	gen     int
+	build   int   // the development build it runs, 0 for the program's binary
 	conn    *conn // nil for a worker inherited across a restart
 	started time.Time
 
@@ -27,8 +28,11 @@ type child struct {
 	failed    chan struct{} // closed at msgFail
 	stopped   chan struct{} // closed at msgStopped
 	crashDone chan struct{} // closed when the crash pipe reaches EOF
+	drainedCh chan struct{} // closed at msgDrained
 
-	readyOnce, failOnce, stoppedOnce sync.Once
+	readyOnce, failOnce, stoppedOnce, drainedOnce sync.Once
+
+	devMu sync.Mutex // held while a development state is sent
 
 	// Guarded by mu.
 	mu        sync.Mutex
@@ -37,6 +41,7 @@ type child struct {
 	failMsg   string
 	crashLine string
 	drainSent bool
+	drained   int              // requests answered while draining, as the worker reported
 	sockets   map[*socket]bool // the sockets this worker asked for
 }
 
@@ -50,6 +55,7 @@ func newChild(pid, gen int) *child {
 		failed:    make(chan struct{}),
 		stopped:   make(chan struct{}),
 		crashDone: make(chan struct{}),
+		drainedCh: make(chan struct{}),
 		sockets:   make(map[*socket]bool),
 	}
 }

@@ -26,7 +26,9 @@ const (
 	msgRestart  = "restart"  // worker → master; reply once accepted
 	msgShutdown = "shutdown" // worker → master; reply once accepted
 	msgStatus   = "status"   // worker → master; reply carries the status
+	msgDrained  = "drained"  // worker → master: count of requests answered while draining
 	msgDrain    = "drain"    // master → worker: stop accepting, finish, exit
+	msgDev      = "dev"      // master → worker: development state
 	msgReply    = "reply"    // master → worker: answer to the request with the same id
 )
 
@@ -41,6 +43,10 @@ type message struct {
 	Network string `json:"network,omitempty"`
 	Addr    string `json:"addr,omitempty"`
 	Trigger string `json:"trigger,omitempty"`
+	Count   int    `json:"count,omitempty"`
+
+	// Dev is the development state of a "dev" message.
+	Dev *DevState `json:"dev,omitempty"`
 
 	ReadyTimeout time.Duration `json:"ready_timeout,omitempty"`
 	DrainTimeout time.Duration `json:"drain_timeout,omitempty"`

@@ -61,6 +61,67 @@
 // dies sees its control channel close: Draining is closed, so it drains and
 // exits instead of holding the port alone.
 //
+// # Binary watch
+//
+// With [Options.WatchBinary], the master watches the directory of its
+// executable's path. When a new binary is copied or renamed there, it
+// waits until the file has kept its size and modification time for
+// [DefaultBinaryQuiet] after the last event, hashes it (the size and time
+// must not move meanwhile), and reloads (trigger "watch") if the content
+// differs from the binary it last acted on and the file is a complete
+// executable: every section and segment of the ELF, Mach-O or PE file ends
+// within it. That last check is what keeps a copy that pauses half-way for
+// longer than the quiet period from being started. A new binary that
+// fails to start is handled like any failed reload: the old worker goes on
+// serving. A running executable cannot be opened for writing on Linux
+// (ETXTBSY): deploy by rename, or remove the file first (cp
+// --remove-destination, install(1)).
+//
+// # Development mode
+//
+// With [Options.Dev] or [EnvDev]=1, the master rebuilds the program when its
+// sources change and reloads into the new binary. It finds the main
+// package and module in the binary's build information
+// (runtime/debug.ReadBuildInfo), runs "go list -deps" in the module root
+// (found by walking up from the working directory to go.mod, or
+// [EnvDevDir]) and watches the directories of the packages of the main
+// module, the directories of the files they embed, template directories
+// next to them or at the module root ("template", "templates", "views"),
+// go.mod, go.sum and [Options.DevFiles]; not vendor, node_modules, .git,
+// bin, dist, or editor files (*~, .#*, #*#, *.swp, *.swx, 4913).
+//
+// At start it writes a probe file in the main package's directory; if its
+// event does not arrive within a second (network file systems, some
+// container mounts), it polls modification times instead, as it does with
+// [EnvDevPoll]=1. [DefaultDevQuiet] after the last change to a build input
+// it hashes the build inputs and, if they differ from the last build's,
+// runs "go build -o" into a fresh path in a temporary directory (with the
+// -tags the program was built with). A change during a build kills that
+// build, compilers included, and starts another. A good build is reloaded
+// into exactly as SIGUSR1 would reload, so the old worker serves until the
+// new one is ready; the binary path comes from the master itself, never
+// from a signal or a worker's message. A change to a template or a
+// DevFiles file only raises [DevState].Refresh, so pages reload without a
+// build.
+//
+// The master sends each worker the development state ([DevState]: the
+// build it runs, the newest build, its error, whether the newest good
+// build serves) in a "dev" message, the first the worker reads, and at
+// every change; [Options.OnDevState] receives it. A build that fails to
+// compile, or whose binary does not start, keeps the old worker serving
+// and sets Error to the compiler output or the reload error; the next good
+// build clears it. [Options.DevOutput] gets one line per build:
+//
+//	baton: build 7 ready in 1.2s (go build 1.1s), handed off in 8ms; build 6 drained 3 requests
+//
+// "ready in" runs from the first change seen to the new worker's ready,
+// "handed off" from its start to its ready; the drained count is what the
+// old worker reported with [Worker.Drained] before it exited.
+//
+// Development mode is not available when the program was built from
+// files (go run main.go) rather than a package, nor on platforms without
+// the master (Windows).
+//
 // # Signals
 //
 // The master handles:
@@ -81,11 +142,12 @@
 //
 // The control channel is a Unix stream socket pair; the worker's end is its
 // file descriptor 3. Each message is one line of JSON with a "type". The
-// worker sends "hello", "listen", "ready", "fail", "stopped", "reload",
-// "restart", "shutdown" and "status"; requests carry an "id" and the master
-// answers each with a "reply" of the same id. A reply to "listen" carries
-// exactly one listening socket as SCM_RIGHTS, marked by "fd": true. The
-// master sends "drain" on its own. File descriptor 4 of a worker is a pipe
+// worker sends "hello", "listen", "ready", "fail", "stopped", "drained",
+// "reload", "restart", "shutdown" and "status"; requests carry an "id" and
+// the master answers each with a "reply" of the same id. A reply to
+// "listen" carries exactly one listening socket as SCM_RIGHTS, marked by
+// "fd": true. The master sends "drain" and, in development mode, "dev" on
+// its own. File descriptor 4 of a worker is a pipe
 // that the worker makes its crash output (runtime/debug.SetCrashOutput), so
 // that the master can name the first line of a fatal panic without copying
 // the worker's stderr. Workers share the master's stdout and stderr.
@@ -136,7 +198,8 @@
 // If reloads do not pick up your changes, you are probably using "go run":
 // it builds a temporary binary, and the master starts workers from that
 // same file. Build the binary, run it, and rebuild it to its path (or swap
-// it in by rename) before a reload.
+// it in by rename) before a reload. Or use development mode, which builds
+// for you.
 //
 // The executable path is resolved once, when the master starts. When the
 // program was started through a path that names the same file (for
@@ -146,7 +209,8 @@
 // The master waits for any of its children (it must reap orphans when it is
 // pid 1 of a container). Code that runs in the master must therefore not
 // start processes and wait for them with os/exec: the wait would fail with
-// ECHILD.
+// ECHILD. Development mode starts go list and go build through the
+// master's own reaper, in a process group of their own, for that reason.
 //
 // net/http's Server.Shutdown closes, unanswered, a connection it accepted
 // but whose request it had not yet read. On drain, close the listeners

@@ -11,7 +11,7 @@ func initProcess(opts Options) (*Worker, error) {
 	if gen := os.Getenv(EnvWorker); gen != "" {
 		return initWorker(opts, gen)
 	}
-	if gracefulOff() || testing.Testing() {
+	if opts.NoMaster || gracefulOff() || testing.Testing() {
 		return nil, nil
 	}
 	m, err := newMaster(opts)
@@ -20,6 +20,8 @@ func initProcess(opts Options) (*Worker, error) {
 	}
 	// This process is the master from here on: it never returns to the
 	// application, and its exit is the program's.
-	os.Exit(m.run())
+	code := m.run()
+	m.cleanup()
+	os.Exit(code)
 	panic("unreachable")
 }

@@ -675,7 +675,17 @@ func TestRestartExecFails(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appConfig{})
 	w1 := a.waitServing(10 * time.Second)
-	if err := os.Chmod(a.bin, 0o644); err != nil {
+	// The binary is a hard link to the build the parallel tests share:
+	// replace it with a copy of its own before changing its mode, or the
+	// other tests' workers fail to start too.
+	b, err := os.ReadFile(a.bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a.bin+".copy", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(a.bin+".copy", a.bin); err != nil {
 		t.Fatal(err)
 	}
 	a.signal(syscall.SIGUSR2)

@@ -22,6 +22,21 @@ type request struct {
 	at      time.Time
 	reply   func(error) // nil when nobody waits (signals)
 	from    *child      // the worker asking, or nil
+	// bin, if set, is the binary to reload into. Only the master sets it
+	// (binary watch, development builds): no worker message and no
+	// signal carries a path.
+	bin *binary
+}
+
+// binary is a program file workers are started from.
+type binary struct {
+	path  string
+	build int // development build number; 0 for the program's own binary
+
+	// For development builds: when the change that caused it was first
+	// seen, and how long go build took.
+	saved     time.Time
+	buildTook time.Duration
 }
 
 func (r request) answer(err error) {
@@ -53,11 +68,17 @@ type master struct {
 	sigchld chan os.Signal
 	reqs    chan request
 
+	watchBin bool
+
 	mu           sync.Mutex
 	started      time.Time
 	readyTimeout time.Duration
 	drainTimeout time.Duration
 	sockets      []*socket
+	bin          *binary // what workers are started from
+	dev          *devBuilder
+	devDir       string   // development builds go here; removed at exit
+	devState     DevState // without Build, which is per worker
 	cur          *child   // the serving worker, or nil while none is
 	starting     *child   // a worker being started
 	draining     []*child // old workers told to drain
@@ -125,6 +146,19 @@ func newMaster(opts Options) (*master, error) {
 		log.Info("baton: adopted socket-activation socket", "fd", s.fd, "name", name, "addr", s.addr.String())
 	}
 
+	if m.bin == nil {
+		m.bin = &binary{path: m.exe}
+	}
+	m.watchBin = opts.WatchBinary
+	if devOn(opts.Dev) {
+		d, err := newDevBuilder(m, opts)
+		if err != nil {
+			log.Error("baton: development mode off", "err", err)
+		} else {
+			m.dev = d
+			m.devState.Ready = true
+		}
+	}
 	m.execEnv = os.Environ()
 	m.env = slices.DeleteFunc(slices.Clone(m.execEnv), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
@@ -160,6 +194,12 @@ func (m *master) run() int {
 	go m.reaper.run(m.sigchld)
 	go m.signals()
 	m.log.Info("baton: master started", "pid", m.pid, "executable", m.exe, "restarted", m.restarted)
+	if m.watchBin {
+		go m.watchBinary(DefaultBinaryQuiet)
+	}
+	if m.dev != nil {
+		go m.dev.run()
+	}
 
 	if code, exit := m.startFirst(); exit {
 		return code
@@ -345,6 +385,10 @@ func (m *master) setReloading(b bool) {
 func (m *master) record(ev Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.recordLocked(ev)
+}
+
+func (m *master) recordLocked(ev Event) {
 	m.history = append(m.history, ev)
 	if n := len(m.history) - maxHistory; n > 0 {
 		m.history = slices.Delete(m.history, 0, n)
@@ -358,14 +402,14 @@ func (m *master) status() Status {
 	st := Status{
 		MasterPID:  m.pid,
 		Started:    m.started,
-		Executable: m.exe,
+		Executable: m.bin.path,
 		Reloading:  m.reloading,
 		History:    slices.Clone(m.history),
 	}
 	if m.cur != nil {
 		st.WorkerPID, st.Generation = m.cur.pid, m.cur.gen
 	}
-	if fi, err := os.Stat(m.exe); err == nil {
+	if fi, err := os.Stat(m.bin.path); err == nil {
 		st.ExecutableModTime = fi.ModTime()
 	}
 	for _, s := range m.sockets {

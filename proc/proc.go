@@ -3,6 +3,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -15,6 +16,20 @@ import (
 // the variable from the worker's environment, so that programs the
 // application starts do not mistake themselves for workers.
 const EnvWorker = "BATON_WORKER"
+
+// Environment variables of development mode, read by the master.
+const (
+	// EnvDev turns development mode on ("1", "true", "on") or off ("0",
+	// "false", "off"), whatever Options.Dev says.
+	EnvDev = "BATON_DEV"
+	// EnvDevDir names the directory go list and go build run in. If
+	// unset, it is the directory holding go.mod found by walking up from
+	// the working directory.
+	EnvDevDir = "BATON_DEV_DIR"
+	// EnvDevPoll set to "1" makes development mode poll modification
+	// times instead of waiting for file events.
+	EnvDevPoll = "BATON_DEV_POLL"
+)
 
 // EnvGraceful is the environment variable that turns the master off. When it
 // is "0", "false" or "off", Init returns a nil *Worker and the process serves
@@ -39,6 +54,13 @@ const (
 	// DefaultExitGrace is the extra time an old worker gets after its drain
 	// timeout before the master kills it with SIGKILL.
 	DefaultExitGrace = 5 * time.Second
+	// DefaultBinaryQuiet is how long a new binary at the executable's path
+	// must stay unchanged (size, modification time and content) before
+	// Options.WatchBinary reloads into it.
+	DefaultBinaryQuiet = 300 * time.Millisecond
+	// DefaultDevQuiet is how long the sources must stay unchanged before
+	// development mode builds.
+	DefaultDevQuiet = 100 * time.Millisecond
 )
 
 // Errors returned by this package. Callers compare them with errors.Is.
@@ -69,6 +91,14 @@ var (
 	ErrShuttingDown = errors.New("baton: shutting down")
 	// ErrProtocol reports a malformed message on the control channel.
 	ErrProtocol = errors.New("baton: control protocol error")
+	// ErrIncompleteExecutable reports a binary that is not (yet) a whole
+	// executable: a section or segment reaches past its end, as in a file
+	// still being written.
+	ErrIncompleteExecutable = errors.New("baton: incomplete executable")
+	// ErrDevUnavailable reports that development mode cannot work here:
+	// the program was not built from a package of a module (go run
+	// file.go), or go list cannot describe it.
+	ErrDevUnavailable = errors.New("baton: development mode unavailable")
 )
 
 // ReloadError describes a failed reload: the new worker did not become ready
@@ -113,6 +143,33 @@ type Options struct {
 	// master kills it DefaultExitGrace later. If zero, the environment
 	// variable BATON_DRAIN_TIMEOUT is used, else DefaultDrainTimeout.
 	DrainTimeout time.Duration
+
+	// NoMaster makes Init return a nil *Worker in the program the user
+	// started, as EnvGraceful=0 does (baton sets it from "graceful:
+	// {enabled: false}" in the configuration file). A worker still
+	// connects to its master.
+	NoMaster bool
+	// WatchBinary makes the master watch the path of its executable: when
+	// a new binary is copied or renamed there and stays unchanged for
+	// DefaultBinaryQuiet, and is a complete executable, a reload follows
+	// (trigger "watch"). See the package documentation, "Binary watch".
+	WatchBinary bool
+	// Dev turns development mode on: the master watches the program's
+	// sources, rebuilds it with go build after each change and reloads into
+	// the new binary. If false, EnvDev decides. See "Development mode".
+	Dev bool
+	// DevFiles lists more files whose changes reload the pages in
+	// development mode without a build (baton passes its configuration
+	// file).
+	DevFiles []string
+	// DevOutput receives the one-line account of each development build
+	// and the compiler output of failed ones. If nil, os.Stderr is used.
+	DevOutput io.Writer
+	// OnDevState, if set, is called in a worker with each development
+	// state the master sends: once right after Init (before any Listen
+	// returns) and at every change. Calls come from one goroutine, in
+	// order; they must not block.
+	OnDevState func(DevState)
 }
 
 func (o Options) logger() *slog.Logger {
@@ -136,6 +193,34 @@ func timeout(v time.Duration, env string, def time.Duration, log *slog.Logger) t
 		log.Warn("baton: ignoring invalid duration", "env", env, "value", s)
 	}
 	return def
+}
+
+// DevState is the state of development mode as the master tells it to a
+// worker. The zero value means no build has been attempted.
+type DevState struct {
+	// Build is the number of the build this worker runs: 0 for the binary
+	// the program was started with, then 1, 2, ... for each build of
+	// development mode.
+	Build int `json:"build"`
+	// Latest is the number of the newest build attempted.
+	Latest int `json:"latest"`
+	// Error is why build Failed does not serve: the compiler output
+	// (with file:line of each message), or the reload error when its
+	// binary could not start. It is "" when no build failed since the
+	// last good one served; it stays while a later build is underway.
+	Error string `json:"error,omitempty"`
+	// Failed is the number of the build Error is about, or 0.
+	Failed int `json:"failed,omitempty"`
+	// Ready reports that no build is running or waiting to start: the
+	// newest good build serves.
+	Ready bool `json:"ready"`
+	// Refresh counts the changes to watched files that need no rebuild
+	// (templates, the configuration file): pages reload when it grows.
+	Refresh int `json:"refresh,omitempty"`
+	// Poll reports that file events do not arrive here and the master
+	// polls modification times instead; workers watching files for
+	// development mode should poll too.
+	Poll bool `json:"poll,omitempty"`
 }
 
 // ReadyInfo is what a worker reports to the master once it is ready. Zero
@@ -216,6 +301,17 @@ func Init(opts Options) (*Worker, error) {
 		initW, initErr = initProcess(opts)
 	})
 	return initW, initErr
+}
+
+// devOn reports whether development mode is on: EnvDev when set, else opt.
+func devOn(opt bool) bool {
+	switch os.Getenv(EnvDev) {
+	case "1", "true", "TRUE", "True", "on", "ON", "yes":
+		return true
+	case "0", "false", "FALSE", "False", "off", "OFF", "no":
+		return false
+	}
+	return opt
 }
 
 // gracefulOff reports whether EnvGraceful disables the master.

@@ -103,3 +103,13 @@ func (r *reaper) signal(c *child, sig syscall.Signal) {
 		syscall.Kill(c.pid, sig)
 	}
 }
+
+// signalGroup sends sig to the process group led by c (started with
+// Setpgid) unless c has been reaped.
+func (r *reaper) signalGroup(c *child, sig syscall.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.procs[c.pid] == c {
+		syscall.Kill(-c.pid, sig)
+	}
+}

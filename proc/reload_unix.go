@@ -43,17 +43,20 @@ func (m *master) reloadAll(waiters []request) {
 	}
 }
 
-// startWorker starts a worker and waits until it is ready. On failure it
-// kills and reaps it and returns the cause; c is then the dead child, or nil
-// if it never started.
-func (m *master) startWorker() (c *child, rerr *ReloadError) {
+// startWorker starts a worker from bin (the current binary if nil) and
+// waits until it is ready. On failure it kills and reaps it and returns the
+// cause; c is then the dead child, or nil if it never started.
+func (m *master) startWorker(bin *binary) (c *child, rerr *ReloadError) {
 	m.mu.Lock()
 	m.nextGen++
 	gen := m.nextGen
 	readyTimeout := m.readyTimeout
+	if bin == nil {
+		bin = m.bin
+	}
 	m.mu.Unlock()
 
-	c, err := m.spawn(gen)
+	c, err := m.spawn(gen, bin)
 	if err != nil {
 		return nil, &ReloadError{Cause: err.Error(), Err: ErrWorkerStart}
 	}
@@ -124,7 +127,7 @@ func waitTimeout(ch <-chan struct{}, d time.Duration) bool {
 
 // startFirst starts the first worker of this master.
 func (m *master) startFirst() (code int, exit bool) {
-	c, rerr := m.startWorker()
+	c, rerr := m.startWorker(nil)
 	if rerr != nil {
 		if errors.Is(rerr, ErrShuttingDown) {
 			return 0, false // the run loop performs the stashed shutdown
@@ -199,6 +202,14 @@ func (m *master) reload(waiters []request) {
 	m.notify.reloading()
 	defer m.notify.ready(m.pid)
 
+	// The newest binary asked for wins: a development build, or the
+	// watched executable.
+	var bin *binary
+	for _, w := range waiters {
+		if w.bin != nil {
+			bin = w.bin
+		}
+	}
 	m.mu.Lock()
 	old := m.cur
 	m.mu.Unlock()
@@ -206,7 +217,7 @@ func (m *master) reload(waiters []request) {
 	if old != nil {
 		ev.OldPID = old.pid
 	}
-	c, rerr := m.startWorker()
+	c, rerr := m.startWorker(bin)
 	if rerr != nil {
 		ev.NewPID, ev.Err = rerr.PID, rerr.Error()
 		m.record(ev)
@@ -215,15 +226,22 @@ func (m *master) reload(waiters []request) {
 		answerAll(waiters, rerr)
 		return
 	}
+	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(at)
+	// NOTE: the new worker and its event appear in the status together.
 	m.mu.Lock()
 	m.cur = c
+	if bin != nil {
+		m.bin = bin
+	}
 	if old != nil && !old.isDone() {
 		m.draining = append(m.draining, old)
 	}
+	m.recordLocked(ev)
 	m.mu.Unlock()
 	m.cancelRespawn()
-	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(at)
-	m.record(ev)
+	if bin != nil && bin.build > 0 && m.dev != nil {
+		m.dev.served(bin, c, old)
+	}
 	m.log.Info("baton: reload complete", "trigger", trigger, "old_pid", ev.OldPID, "new_pid", c.pid,
 		"generation", c.gen, "handoff", ev.HandOff.Round(time.Millisecond), "waiters", len(waiters))
 	// NOTE: answer before draining: a waiter may be the old worker itself,
@@ -367,7 +385,7 @@ func (m *master) cancelRespawn() {
 // respawn starts a worker after the current one died.
 func (m *master) respawn() {
 	ev := m.respawnEvent
-	c, rerr := m.startWorker()
+	c, rerr := m.startWorker(nil)
 	if rerr != nil {
 		ev.NewPID, ev.Err = rerr.PID, rerr.Error()
 		m.record(ev)
@@ -379,11 +397,11 @@ func (m *master) respawn() {
 		m.scheduleRespawn(Event{Time: time.Now(), Kind: "respawn", Trigger: "respawn failed", OldPID: ev.OldPID})
 		return
 	}
+	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(ev.Time)
 	m.mu.Lock()
 	m.cur = c
+	m.recordLocked(ev)
 	m.mu.Unlock()
-	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(ev.Time)
-	m.record(ev)
 	m.log.Info("baton: worker respawned", "old_pid", ev.OldPID, "new_pid", c.pid, "generation", c.gen,
 		"handoff", ev.HandOff.Round(time.Millisecond))
 	m.notify.ready(m.pid)

@@ -5,6 +5,7 @@ package proc
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"syscall"
 	"time"
@@ -23,6 +24,12 @@ type masterState struct {
 	Restart  *Event        `json:"restart,omitempty"`
 	Sockets  []stateSocket `json:"sockets,omitempty"`
 	Draining []stateChild  `json:"draining,omitempty"`
+	// The binary workers start from when it is not the master's own (a
+	// development build or the binary watch), and the directory of
+	// development builds.
+	Bin    string `json:"bin,omitempty"`
+	Build  int    `json:"build,omitempty"`
+	DevDir string `json:"dev_dir,omitempty"`
 }
 
 type stateSocket struct {
@@ -82,6 +89,12 @@ func (m *master) restore(stateStr, fdsStr string) {
 		m.started = st.Started
 	}
 	m.nextGen = st.NextGen
+	m.devDir = st.DevDir
+	if st.Bin != "" {
+		if _, err := os.Stat(st.Bin); err == nil {
+			m.bin = &binary{path: st.Bin, build: st.Build}
+		}
+	}
 	m.history = st.History
 	m.restartEvent = st.Restart
 	for _, d := range st.Draining {
@@ -149,7 +162,10 @@ func (m *master) restart(r request) {
 func (m *master) exec(ev *Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := masterState{Version: 1, Started: m.started, NextGen: m.nextGen, History: m.history, Restart: ev}
+	st := masterState{Version: 1, Started: m.started, NextGen: m.nextGen, History: m.history, Restart: ev, DevDir: m.devDir}
+	if m.bin.path != m.exe {
+		st.Bin, st.Build = m.bin.path, m.bin.build
+	}
 	var fds []inheritedFD
 	for _, s := range m.sockets {
 		if len(s.keys) == 0 {

@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// spawn starts a worker of generation gen.
-func (m *master) spawn(gen int) (*child, error) {
+// spawn starts a worker of generation gen from bin.
+func (m *master) spawn(gen int, bin *binary) (*child, error) {
 	ours, theirs, err := socketPair()
 	if err != nil {
 		return nil, err
@@ -27,13 +27,14 @@ func (m *master) spawn(gen int) (*child, error) {
 		return nil, fmt.Errorf("baton: crash pipe: %w", err)
 	}
 	c := newChild(0, gen)
+	c.build = bin.build
 	env := append(slices.Clip(m.env), EnvWorker+"="+strconv.Itoa(gen))
 	attr := &os.ProcAttr{
 		Dir:   m.dir,
 		Env:   env,
 		Files: []*os.File{stdFile(os.Stdin, 0), stdFile(os.Stdout, 1), stdFile(os.Stderr, 2), theirs, crashW},
 	}
-	err = m.reaper.start(c, m.exe, m.args, attr)
+	err = m.reaper.start(c, bin.path, m.args, attr)
 	theirs.Close()
 	crashW.Close()
 	if err != nil {
@@ -50,6 +51,11 @@ func (m *master) spawn(gen int) (*child, error) {
 	m.mu.Lock()
 	m.starting = c
 	m.mu.Unlock()
+	if m.dev != nil {
+		// The first thing the worker reads, before any Listen reply: it
+		// knows it is in development mode before it serves.
+		m.sendDev(c)
+	}
 	go m.serve(c)
 	m.log.Debug("baton: worker started", "pid", c.pid, "generation", gen)
 	return c, nil
@@ -108,6 +114,11 @@ func (m *master) serve(c *child) {
 			c.failOnce.Do(func() { close(c.failed) })
 		case msgStopped:
 			c.stoppedOnce.Do(func() { close(c.stopped) })
+		case msgDrained:
+			c.mu.Lock()
+			c.drained = msg.Count
+			c.mu.Unlock()
+			c.drainedOnce.Do(func() { close(c.drainedCh) })
 		case msgReload, msgRestart, msgShutdown:
 			id := msg.ID
 			m.reqs <- request{kind: msg.Type, trigger: msg.Trigger, at: time.Now(), from: c, reply: func(err error) {

@@ -23,6 +23,41 @@ type Worker struct {
 
 	draining  chan struct{}
 	drainOnce sync.Once
+
+	onDev  func(DevState)
+	devMu  sync.Mutex
+	dev    DevState
+	devSet bool
+}
+
+func (w *Worker) setDev(st DevState) {
+	w.devMu.Lock()
+	w.dev, w.devSet = st, true
+	w.devMu.Unlock()
+	if w.onDev != nil {
+		w.onDev(st)
+	}
+}
+
+// DevState returns the last development state the master sent, and false
+// if it sent none: development mode is off. See Options.OnDevState.
+func (w *Worker) DevState() (DevState, bool) {
+	if w == nil {
+		return DevState{}, false
+	}
+	w.devMu.Lock()
+	defer w.devMu.Unlock()
+	return w.dev, w.devSet
+}
+
+// Drained tells the master how many requests this worker answered while
+// it drained; development mode prints it with the build that replaced
+// this worker. Call it once the drain is over, before exiting.
+func (w *Worker) Drained(requests int) {
+	if w == nil {
+		return
+	}
+	w.c.drained(requests)
 }
 
 func (w *Worker) drain() {

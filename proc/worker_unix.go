@@ -63,7 +63,7 @@ func initWorker(opts Options, genStr string) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (%w)", err, ErrNoMaster)
 	}
-	w := &Worker{gen: gen, log: log, draining: make(chan struct{})}
+	w := &Worker{gen: gen, log: log, draining: make(chan struct{}), onDev: opts.OnDevState}
 	w.c = &client{w: w, conn: c, log: log, calls: make(map[uint64]chan reply)}
 	if err := c.send(&message{Type: msgHello, PID: os.Getpid(), Gen: gen}, -1); err != nil {
 		c.close()
@@ -102,6 +102,10 @@ func (c *client) readLoop() {
 		switch m.Type {
 		case msgDrain:
 			c.w.drain()
+		case msgDev:
+			if m.Dev != nil {
+				c.w.setDev(*m.Dev)
+			}
 		case msgReply:
 			c.mu.Lock()
 			ch := c.calls[m.ID]
@@ -241,6 +245,10 @@ func (c *client) fail(err error) {
 	if serr := c.conn.send(&message{Type: msgFail, Err: err.Error()}, -1); serr != nil {
 		c.log.Error("baton: cannot report failure to master", "err", err, "send_err", serr)
 	}
+}
+
+func (c *client) drained(n int) {
+	c.conn.send(&message{Type: msgDrained, Count: n}, -1)
 }
 
 func (c *client) stoppedAccepting() {
