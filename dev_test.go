@@ -206,3 +206,28 @@ func waitClients(t *testing.T, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestDevTemplateErrorOverlay checks that in development mode a template
+// error is shown over the page (still a 500), with the page script that
+// reloads it once fixed, and that without development mode it stays a
+// bare 500.
+func TestDevTemplateErrorOverlay(t *testing.T) {
+	s := newServer("tplerr")
+	s.SetAccessLogEnabled(false)
+	s.BindHandler("/", func(r *Request) {
+		r.Response.WriteTplContent(`<p>{{.Missing.Field}}</p>`, map[string]any{"Missing": 3})
+	})
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 500 || strings.Contains(rec.Body.String(), "template error") {
+		t.Errorf("without development mode: %d %q, want a bare 500", rec.Code, rec.Body)
+	}
+	setDev(t, proc.DevState{Build: 1, Latest: 1, Ready: true})
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	body := rec.Body.String()
+	if rec.Code != 500 || !strings.Contains(body, "baton: template error") || !strings.Contains(body, "can&#39;t evaluate field Field") ||
+		!strings.Contains(body, "/__baton/dev.js") {
+		t.Errorf("in development mode: %d %q, want a 500 page with the error and the page script", rec.Code, body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"html"
 	"html/template"
 	"io/fs"
 	"os"
@@ -500,6 +501,18 @@ func (w *Response) tplFailed(err error) {
 	r := w.req
 	r.Server.Logger().Error("baton: render failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	w.fail(500)
+	if devMode.Load() != nil && !w.committed {
+		// In development mode the page shows the error over itself, as a
+		// failed build does; the page script reloads it once the template
+		// is fixed.
+		w.buf = w.buf[:0]
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.buf = append(w.buf, `<!doctype html><html><body><div id="baton-dev-template-error" style="position:fixed;inset:0;`+
+			`background:rgba(24,24,27,.97);color:#fecaca;font:14px/1.45 ui-monospace,Menlo,Consolas,monospace;padding:28px">`+
+			`<div style="color:#fff;font-weight:bold;font-size:16px;margin-bottom:14px">baton: template error</div><pre style="white-space:pre-wrap">`...)
+		w.buf = append(w.buf, html.EscapeString(err.Error())...)
+		w.buf = append(w.buf, "</pre></div></body></html>\n"...)
+	}
 }
 
 // appendWriter appends to a Response's buffer without sending it, so that
