@@ -69,10 +69,10 @@ type processFile struct {
 // ConfigError is an invalid configuration: its message names the file,
 // the line and the key.
 type ConfigError struct {
-	File string
-	Line int
-	Key  string
-	Msg  string
+	File string // the configuration file
+	Line int    // its line, or 0 if unknown
+	Key  string // the dotted key at fault, such as "server.drainTimeout", or ""
+	Msg  string // what is wrong
 }
 
 // Error implements error.

@@ -218,7 +218,7 @@ type RouteError struct {
 	Site     string // file:line of its registration
 	Existing string // the pattern it conflicts with, if any
 	ExSite   string // file:line of that registration
-	Reason   string
+	Reason   string // why the two cannot be held together, or what is malformed
 }
 
 // Error implements error.

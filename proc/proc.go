@@ -256,15 +256,15 @@ type Event struct {
 
 // Status is a snapshot of the master's state, as returned by Worker.Status.
 type Status struct {
-	MasterPID         int       // constant for the life of the program
-	WorkerPID         int       // the current worker
-	Generation        int       // the current worker's generation
-	Started           time.Time // when the master (first) started; kept across restarts
-	Executable        string    // the binary the master starts workers from
-	ExecutableModTime time.Time // its modification time now (zero if it cannot be read)
-	Listeners         []ListenerInfo
-	Reloading         bool    // a reload is in progress
-	History           []Event // oldest first; the last 50 events
+	MasterPID         int            // constant for the life of the program
+	WorkerPID         int            // the current worker
+	Generation        int            // the current worker's generation
+	Started           time.Time      // when the master (first) started; kept across restarts
+	Executable        string         // the binary the master starts workers from
+	ExecutableModTime time.Time      // its modification time now (zero if it cannot be read)
+	Listeners         []ListenerInfo // the sockets the master holds
+	Reloading         bool           // a reload is in progress
+	History           []Event        // oldest first; the last 50 events
 }
 
 // maxHistory is the number of events the master keeps.

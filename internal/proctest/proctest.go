@@ -15,9 +15,10 @@ import (
 
 // Proc is what /proc/<pid>/stat says of a process.
 type Proc struct {
-	PID, PPID int
-	State     byte // 'R', 'S', 'Z', ...
-	Comm      string
+	PID   int    // the process
+	PPID  int    // its parent
+	State byte   // 'R', 'S', 'Z', ...
+	Comm  string // its command name
 }
 
 // Stat reads /proc/<pid>/stat; ok is false once the process is reaped.
