@@ -77,6 +77,11 @@ func serveNotFound(r *Request) {
 func (rt *router) compile() {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	if rt.compiled.Load() {
+		// Another first request compiled the chains meanwhile, and others
+		// may be reading them now.
+		return
+	}
 	for _, r := range rt.routes {
 		r.chain = r.group.chain(r.handler)
 	}

@@ -357,7 +357,13 @@ func TestWorkerKilled(t *testing.T) {
 		t.Errorf("new worker generation = %d, want 2", w2.gen)
 	}
 	a.log.waitFor(t, time.Second, 1, "worker died", "killed by signal 9")
-	st := a.status()
+	// The new worker may answer a moment before the master has taken its
+	// ready message and recorded the respawn: wait for the record.
+	var st proc.Status
+	deadline := time.Now().Add(5 * time.Second)
+	for st = a.status(); len(st.History) == 0 && time.Now().Before(deadline); st = a.status() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if len(st.History) != 1 || st.History[0].Kind != "respawn" || !st.History[0].OK {
 		t.Errorf("history = %+v, want one respawn", st.History)
 	}
