@@ -17,7 +17,7 @@ ROUNDS=${ROUNDS:-3}      # each round measures every server once
 WARMUP=${WARMUP:-3}      # seconds of unmeasured load before each run
 CONNS=${CONNS:-32}       # wrk connections, the same for every server
 THREADS=${THREADS:-1}    # wrk threads: the box has 2 cores to share
-PORT0=${PORT0:-18190}    # rawhello, hello and hellonolog use PORT0..PORT0+2
+PORT0=${PORT0:-18190}    # rawhello, rawsafe, hello and hellonolog use PORT0..PORT0+3
 OUT=${OUT:-$(mktemp -d)}
 
 cd "$(dirname "$0")/.."
@@ -53,14 +53,17 @@ go build -o "$OUT/rawhello" ./testdata/rawhello
 go build -o "$OUT/hello" ./examples/hello
 go build -o "$OUT/hellonolog" ./testdata/hellonolog
 
-names=(rawhello hello hellonolog)
+# rawsafe is rawhello with baton's timeouts against slow clients.
+names=(rawhello rawsafe hello hellonolog)
 declare -A port
 for i in "${!names[@]}"; do
 	n=${names[$i]}
 	port[$n]=$((PORT0 + i))
 	# hello writes one access log line per request to stderr: send it to
 	# /dev/null so that the terminal does not slow it down.
-	PORT=${port[$n]} "$OUT/$n" >/dev/null 2>&1 &
+	bin=$n env=()
+	if [ "$n" = rawsafe ]; then bin=rawhello env=(RAW_TIMEOUTS=1); fi
+	env PORT=${port[$n]} "${env[@]}" "$OUT/$bin" >/dev/null 2>&1 &
 	pids+=($!)
 done
 for n in "${names[@]}"; do
@@ -110,16 +113,18 @@ function median(a, n,   i, j, t) {
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 BEGIN {
-	printf "%-6s %12s %12s %12s %10s %10s\n", "round", "rawhello", "hello", "hellonolog", "hello/raw", "nolog/raw"
+	printf "%-6s %9s %9s %9s %9s %9s %9s %11s\n", "round", "raw", "rawsafe", "hello", "nolog", "hello/raw", "nolog/raw", "nolog/safe"
 	for (r = 1; r <= rounds; r++) {
-		raw = rps(out "/rawhello." r ".txt"); h = rps(out "/hello." r ".txt"); nl = rps(out "/hellonolog." r ".txt")
-		R[r] = raw; H[r] = h; N[r] = nl; RH[r] = h / raw; RN[r] = nl / raw
-		printf "%-6d %12.0f %12.0f %12.0f %10.3f %10.3f\n", r, raw, h, nl, h / raw, nl / raw
+		raw = rps(out "/rawhello." r ".txt"); safe = rps(out "/rawsafe." r ".txt")
+		h = rps(out "/hello." r ".txt"); nl = rps(out "/hellonolog." r ".txt")
+		R[r] = raw; S[r] = safe; H[r] = h; N[r] = nl; RH[r] = h / raw; RN[r] = nl / raw; RQ[r] = nl / safe
+		printf "%-6d %9.0f %9.0f %9.0f %9.0f %9.3f %9.3f %11.3f\n", r, raw, safe, h, nl, RH[r], RN[r], RQ[r]
 		if (r == 1 || RH[r] < minh) minh = RH[r]; if (r == 1 || RH[r] > maxh) maxh = RH[r]
 		if (r == 1 || RN[r] < minn) minn = RN[r]; if (r == 1 || RN[r] > maxn) maxn = RN[r]
+		if (r == 1 || RQ[r] < mins) mins = RQ[r]; if (r == 1 || RQ[r] > maxs) maxs = RQ[r]
 	}
-	printf "%-6s %12.0f %12.0f %12.0f %10.3f %10.3f\n", "median", median(R, rounds), median(H, rounds), median(N, rounds), median(RH, rounds), median(RN, rounds)
-	printf "%-6s %12s %12s %12s %4.3f-%4.3f %4.3f-%4.3f\n", "range", "", "", "", minh, maxh, minn, maxn
+	printf "%-6s %9.0f %9.0f %9.0f %9.0f %9.3f %9.3f %11.3f\n", "median", median(R, rounds), median(S, rounds), median(H, rounds), median(N, rounds), median(RH, rounds), median(RN, rounds), median(RQ, rounds)
+	printf "%-6s %39s %4.3f-%4.3f %4.3f-%4.3f %4.3f-%4.3f\n", "range", "", minh, maxh, minn, maxn, mins, maxs
 }'
 echo
 echo "wrk output in $OUT"

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 )
@@ -22,5 +23,12 @@ func main() {
 	r.GET("/", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
 		w.Write(greeting)
 	})
-	log.Fatal(http.ListenAndServe(":"+port, r))
+	srv := &http.Server{Addr: ":" + port, Handler: r}
+	if os.Getenv("RAW_TIMEOUTS") != "" {
+		// baton's defaults against slow clients: with them net/http resets
+		// the connection's deadlines at every request.
+		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout = 10*time.Second, 60*time.Second, 60*time.Second
+		srv.MaxHeaderBytes = 64 << 10
+	}
+	log.Fatal(srv.ListenAndServe())
 }
