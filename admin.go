@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -330,7 +331,7 @@ func (a *admin) view(ctx context.Context) (statusView, error) {
 		s.mu.Unlock()
 		v.Servers = append(v.Servers, sv)
 	}
-	sortServers(v.Servers)
+	slices.SortFunc(v.Servers, func(a, b serverView) int { return strings.Compare(a.Name, b.Name) })
 	for i := len(st.History) - 1; i >= 0; i-- { // newest first
 		e := st.History[i]
 		ev := eventView{Time: e.Time, Kind: e.Kind, Trigger: e.Trigger, OK: e.OK, Error: e.Err,
@@ -341,14 +342,6 @@ func (a *admin) view(ctx context.Context) (statusView, error) {
 		v.History = append(v.History, ev)
 	}
 	return v, nil
-}
-
-func sortServers(list []serverView) {
-	for i := 1; i < len(list); i++ {
-		for j := i; j > 0 && list[j].Name < list[j-1].Name; j-- {
-			list[j], list[j-1] = list[j-1], list[j]
-		}
-	}
 }
 
 func (a *admin) status(r *Request) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -249,7 +250,7 @@ func parseConfig(path string) (*configData, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, errEOF) || strings.Contains(err.Error(), "EOF") {
+		if errors.Is(err, io.EOF) {
 			return d, nil // an empty file
 		}
 		return nil, yamlError(path, err)
@@ -301,8 +302,6 @@ func parseConfig(path string) (*configData, error) {
 	}
 	return d, nil
 }
-
-var errEOF = errors.New("EOF")
 
 func yamlError(path string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
@@ -653,14 +652,13 @@ func (sf *serverFile) validate(path, prefix string, node *yaml.Node) error {
 		addrs []string
 	}{{"address", sf.Address}, {"httpsAddress", sf.HTTPSAddress}} {
 		for _, a := range list.addrs {
-			host, port, err := net.SplitHostPort(a)
+			_, port, err := net.SplitHostPort(a)
 			if err != nil {
 				return bad(list.key, fmt.Sprintf("%q is not host:port", a))
 			}
 			if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 				return bad(list.key, fmt.Sprintf("port %q is not a number from 0 to 65535", port))
 			}
-			_ = host
 		}
 	}
 	if (sf.HTTPSCertFile == "") != (sf.HTTPSKeyFile == "") {

@@ -335,3 +335,18 @@ func TestCodeOverridesFile(t *testing.T) {
 		t.Errorf("changedFields = %v", got)
 	}
 }
+
+func TestConfigEmptyFile(t *testing.T) {
+	for _, text := range []string{"", "\n", "# only a comment\n"} {
+		path := filepath.Join(t.TempDir(), "config.yaml")
+		writeFile(t, path, text)
+		c, err := LoadConfig(path)
+		if err != nil {
+			t.Errorf("LoadConfig(%q) = %v, want an empty configuration", text, err)
+			continue
+		}
+		if c.Has("server") {
+			t.Errorf("LoadConfig(%q) has values", text)
+		}
+	}
+}

@@ -36,7 +36,7 @@ type connHold struct {
 type trackedConn struct {
 	net.Conn
 	state     atomic.Int32 // http.ConnState
-	since     atomic.Int64 // unix nanoseconds of the last state change
+	since     atomic.Int64 // unix nanoseconds of accepting or of going idle
 	reads     atomic.Int64 // reads that returned data
 	readsIdle atomic.Int64 // reads when it last became idle
 	h2        atomic.Bool
@@ -128,9 +128,11 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 	case http.StateActive:
 		tc.streamed.Store(false)
 	case http.StateIdle:
+		// The drain reads since only for idle and new connections (the
+		// latter from Accept), so the clock is read once per request.
 		tc.readsIdle.Store(tc.reads.Load())
+		tc.since.Store(time.Now().UnixNano())
 	}
-	tc.since.Store(time.Now().UnixNano())
 	tc.state.Store(int32(st))
 	if st == http.StateIdle && tc.streamed.Load() {
 		// Wake a drain at once: a stream that just ended is closed

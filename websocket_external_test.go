@@ -87,6 +87,20 @@ func recvErr(t *testing.T, errs <-chan error, what string) error {
 }
 
 // readHello reads the greeting of wsEcho.
+// openEcho dials the echo endpoint of the server at base and waits until
+// the server's upgrade has succeeded.
+func openEcho(t *testing.T, base string, errs <-chan error) *websocket.Conn {
+	t.Helper()
+	c, _, err := dialWS(t, wsURL(base, "/ws"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := recvErr(t, errs, "upgrade result"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func readHello(t *testing.T, c *websocket.Conn) {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -197,13 +211,7 @@ func TestWebSocketReadLimit(t *testing.T) {
 			wsEcho(s, errs)
 			ts := httptest.NewServer(s)
 			defer ts.Close()
-			c, _, err := dialWS(t, wsURL(ts.URL, "/ws"), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := recvErr(t, errs, "upgrade result"); err != nil {
-				t.Fatal(err)
-			}
+			c := openEcho(t, ts.URL, errs)
 			readHello(t, c)
 			msg := strings.Repeat("x", tt.size)
 			if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
@@ -238,13 +246,7 @@ func TestWebSocketPingKeepsAlive(t *testing.T) {
 	wsEcho(s, errs)
 	ts := httptest.NewServer(s)
 	defer ts.Close()
-	c, _, err := dialWS(t, wsURL(ts.URL, "/ws"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := recvErr(t, errs, "upgrade result"); err != nil {
-		t.Fatal(err)
-	}
+	c := openEcho(t, ts.URL, errs)
 	readHello(t, c)
 
 	// A live peer reads, and so answers the pings with pongs (gorilla's
@@ -296,14 +298,8 @@ func TestWebSocketDeadPeerTimesOut(t *testing.T) {
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	// The peer never reads, so it never answers a ping.
-	_, _, err := dialWS(t, wsURL(ts.URL, "/ws"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := recvErr(t, errs, "upgrade result"); err != nil {
-		t.Fatal(err)
-	}
-	err = recvErr(t, errs, "the server to give up on the silent peer")
+	openEcho(t, ts.URL, errs)
+	err := recvErr(t, errs, "the server to give up on the silent peer")
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("server read from a silent peer = %v, want a timeout", err)
@@ -318,20 +314,14 @@ func TestDrainSendsWebSocketsServiceRestart(t *testing.T) {
 	errs := make(chan error, 4)
 	wsEcho(s, errs)
 	base := startServer(t, s)
-	ws, _, err := dialWS(t, wsURL(base, "/ws"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := recvErr(t, errs, "upgrade result"); err != nil {
-		t.Fatal(err)
-	}
+	ws := openEcho(t, base, errs)
 	readHello(t, ws)
 
 	start := time.Now()
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- s.Shutdown() }()
 	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, _, err = ws.ReadMessage() // gorilla answers the close frame itself
+	_, _, err := ws.ReadMessage() // gorilla answers the close frame itself
 	var ce *websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != websocket.CloseServiceRestart || ce.Text != baton.WebSocketCloseReason {
 		t.Fatalf("read during drain = %v, want close %d %q", err, websocket.CloseServiceRestart, baton.WebSocketCloseReason)
@@ -358,15 +348,9 @@ func TestDrainCutsWebSocketThatIgnoresClose(t *testing.T) {
 	errs := make(chan error, 4)
 	wsEcho(s, errs)
 	base := startServer(t, s)
-	ws, _, err := dialWS(t, wsURL(base, "/ws"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := recvErr(t, errs, "upgrade result"); err != nil {
-		t.Fatal(err)
-	}
+	ws := openEcho(t, base, errs)
 	// The client never reads, so it never answers the close frame.
-	err = s.Shutdown()
+	err := s.Shutdown()
 	if err == nil || !strings.Contains(err.Error(), "drain timeout") {
 		t.Errorf("Shutdown = %v, want a drain timeout error", err)
 	}
