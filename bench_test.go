@@ -111,7 +111,10 @@ func newRequests(tb testing.TB, routes []benchRoute, paths ...string) []http.Req
 		if i < len(paths) {
 			p = paths[i]
 		}
-		req, err := http.NewRequest(rt.method, p, nil)
+		// A request read from a connection has its own strings. Cloned,
+		// the method and path cannot share memory with the route's, which
+		// would let a string comparison end at the pointers.
+		req, err := http.NewRequest(strings.Clone(rt.method), strings.Clone(p), nil)
 		if err != nil {
 			tb.Fatalf("NewRequest(%q, %q): %v", rt.method, p, err)
 		}
