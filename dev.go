@@ -145,9 +145,9 @@ func lastIndexFold(b []byte, sep string) int {
 	return -1
 }
 
-// devRoute answers DevPathPrefix in development mode, without the
+// devChain answers DevPathPrefix in development mode, without the
 // application's middleware.
-var devRoute = &route{pattern: "(development mode)", handler: serveDev, chain: []HandlerFunc{serveDev}}
+var devChain = []HandlerFunc{serveDev}
 
 func serveDev(r *Request) {
 	switch strings.TrimPrefix(r.URL.Path, DevPathPrefix) {

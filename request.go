@@ -50,6 +50,7 @@ type Request struct {
 	bodyRead   bool
 	exited     bool
 	panicStack []byte
+	start      time.Time // set only when the access log is on
 	resp       Response
 }
 
@@ -111,32 +112,55 @@ var requestPool = sync.Pool{New: func() any {
 	return r
 }}
 
-// handle serves one request with the chain of rt.
-func (s *Server) handle(w http.ResponseWriter, req *http.Request, ps httprouter.Params, rt *route) {
-	var start time.Time
+// serve serves one request with the endpoint's chain.
+func (e *endpoint) serve(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	s := e.s
+	r := requestPool.Get().(*Request)
 	logOn := s.access.Load()
 	if logOn {
-		start = time.Now()
+		r.start = time.Now()
 	}
-	r := requestPool.Get().(*Request)
+	// While the GC marks, every pointer stored costs a write barrier:
+	// what is already in place is not stored again.
 	r.Request = req
-	r.Server = s
-	r.params = ps
-	r.Middleware.chain = rt.chain
-	r.resp.w = w
+	if r.Server != s {
+		r.Server = s
+	}
+	if ps != nil || r.params != nil {
+		r.params = ps
+	}
+	r.Middleware.chain = e.chain
+	resp := &r.resp
+	resp.w = w
 	if req.Body == nil || req.Body == http.NoBody || s.limitBody(r) {
 		r.run()
 	}
+	if resp.status == 0 && len(resp.buf) < chunkingThreshold && !resp.committed && !resp.abort &&
+		!r.Session.loaded && len(r.Cookie.out) == 0 && devMode.Load() == nil {
+		// The common response, a small 200 with no cookie to set, is what
+		// finish would send: one write, to which net/http adds the
+		// Content-Length.
+		if len(resp.buf) > 0 {
+			n, _ := w.Write(resp.buf)
+			resp.written = int64(n)
+		}
+	} else {
+		r.settle()
+	}
+	if logOn {
+		s.logAccess(r)
+	}
+	r.reset()
+	requestPool.Put(r)
+}
+
+// settle saves the session, if used, and sends the response.
+func (r *Request) settle() {
 	if r.Session.loaded && !r.Session.save() && !r.resp.committed {
 		r.Cookie.discard()
 		r.resp.fail(http.StatusInternalServerError)
 	}
 	r.resp.finish()
-	if logOn {
-		s.logAccess(r, start)
-	}
-	r.reset()
-	requestPool.Put(r)
 }
 
 // limitBody applies the body size limit; it answers 413 and returns false
@@ -157,13 +181,13 @@ func (s *Server) limitBody(r *Request) bool {
 }
 
 func (r *Request) run() {
+	returned := false
 	defer func() {
-		if p := recover(); p != nil {
-			if _, ok := p.(exitSignal); ok {
-				r.exited = true
-				return
-			}
-			r.Server.recovered(r, p)
+		if !returned {
+			// A chain that did not return panicked (or called
+			// runtime.Goexit, and recover returns nil). Only then is
+			// recover called: the check costs less than the call.
+			r.unwound(recover())
 		}
 	}()
 	m := &r.Middleware
@@ -172,9 +196,23 @@ func (r *Request) run() {
 		// recover serves for it and the handler runs without one of its own.
 		m.index = 1
 		m.chain[0](r)
+	} else {
+		m.Next()
+	}
+	returned = true
+}
+
+// unwound handles what stopped a handler chain before it returned: Exit,
+// or a panic.
+func (r *Request) unwound(p any) {
+	if p == nil {
 		return
 	}
-	m.Next()
+	if _, ok := p.(exitSignal); ok {
+		r.exited = true
+		return
+	}
+	r.Server.recovered(r, p)
 }
 
 // reset readies r for the pool. It clears each field that a request sets
@@ -185,10 +223,20 @@ func (r *Request) run() {
 // NOTE: a field added to Request must be cleared here.
 func (r *Request) reset() {
 	r.resp.reset()
+	// The request and its writer are let go of, not to keep them in the
+	// pool; Server, the chain and params are replaced by the next request.
+	// Pointers are cleared only when set: while the GC marks, every pointer
+	// stored costs a write barrier.
 	r.Request = nil
-	r.Server = nil
-	r.Middleware.chain, r.Middleware.index = nil, 0
-	r.params = nil
+	r.Middleware.index = 0
+	if r.query != nil || r.bodyRead || r.exited || r.panicStack != nil ||
+		len(r.Cookie.out) != 0 || r.Cookie.sent != 0 || r.Session.dirty() {
+		r.resetUsed()
+	}
+}
+
+// resetUsed clears what only some requests use.
+func (r *Request) resetUsed() {
 	r.query = nil
 	r.body, r.bodyErr, r.bodyRead = nil, nil, false
 	r.exited = false

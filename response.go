@@ -71,24 +71,24 @@ func (w *Response) BufferLength() int { return len(w.buf) }
 // Write appends each value to the response: strings and byte slices as
 // they are, errors by their message, anything else as fmt.Sprint prints it.
 func (w *Response) Write(content ...any) {
-	if len(content) == 1 {
-		// The common case, one string or byte slice, without the loop.
-		switch v := content[0].(type) {
-		case string:
+	if len(content) == 1 && !w.streaming {
+		// The common case, one string, without the loop.
+		if v, ok := content[0].(string); ok {
 			w.buf = append(w.buf, v...)
-		case []byte:
-			w.buf = append(w.buf, v...)
-		default:
-			w.appendValue(v)
-		}
-	} else {
-		for _, c := range content {
-			w.appendValue(c)
+			if len(w.buf) > bufferLimit {
+				w.spill()
+			}
+			return
 		}
 	}
-	if w.streaming || len(w.buf) > bufferLimit {
-		w.spill()
+	w.write(content)
+}
+
+func (w *Response) write(content []any) {
+	for _, c := range content {
+		w.appendValue(c)
 	}
+	w.spill()
 }
 
 // Writeln is Write followed by a newline.

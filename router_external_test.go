@@ -311,3 +311,62 @@ type upperWriter struct{ http.ResponseWriter }
 func (u *upperWriter) Write(p []byte) (int, error) {
 	return u.ResponseWriter.Write([]byte(strings.ToUpper(string(p))))
 }
+
+// A route registered while requests are being served is answered from then
+// on, the routes before it keep answering, and (under -race) no request sees
+// the tree being changed.
+func TestRegisterWhileServing(t *testing.T) {
+	s := newServer(t)
+	s.Use(func(r *baton.Request) {
+		r.Response.Header().Set("X-Mw", "1")
+		r.Middleware.Next()
+	})
+	s.BindHandler("GET:/first", echo("first"))
+	if rec := serve(t, s, "GET", "/first", nil); rec.Body.String() != "first" {
+		t.Fatalf("GET /first = %d %q before any late route", rec.Code, rec.Body)
+	}
+
+	const late = 20
+	stop := make(chan struct{})
+	errs := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := 0; n < 100000; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			rec := serve(t, s, "GET", "/first", nil)
+			if rec.Body.String() != "first" || rec.Header().Get("X-Mw") != "1" {
+				select {
+				case errs <- fmt.Sprintf("GET /first = %d %q, X-Mw %q", rec.Code, rec.Body, rec.Header().Get("X-Mw")):
+				default:
+				}
+				return
+			}
+		}
+	}()
+	for i := range late {
+		path := fmt.Sprintf("/late/%d", i)
+		s.BindHandler("GET:"+path, echo(path))
+		rec := serve(t, s, "GET", path, nil)
+		if rec.Body.String() != path || rec.Header().Get("X-Mw") != "1" {
+			t.Errorf("GET %s right after its registration = %d %q, X-Mw %q", path, rec.Code, rec.Body, rec.Header().Get("X-Mw"))
+		}
+	}
+	close(stop)
+	<-done
+	select {
+	case e := <-errs:
+		t.Error(e)
+	default:
+	}
+	if rec := serve(t, s, "GET", "/late/0", nil); rec.Body.String() != "/late/0" {
+		t.Errorf("GET /late/0 after all registrations = %d %q", rec.Code, rec.Body)
+	}
+	if rec := serve(t, s, "POST", "/late/0", nil); rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /late/0 = %d, want 405", rec.Code)
+	}
+}
