@@ -112,55 +112,81 @@ var requestPool = sync.Pool{New: func() any {
 	return r
 }}
 
-// serve serves one request with the endpoint's chain.
-func (e *endpoint) serve(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-	s := e.s
-	r := requestPool.Get().(*Request)
-	logOn := s.access.Load()
-	if logOn {
-		r.start = time.Now()
-	}
-	// While the GC marks, every pointer stored costs a write barrier:
-	// what is already in place is not stored again.
-	r.Request = req
-	if r.Server != s {
-		r.Server = s
-	}
-	if ps != nil || r.params != nil {
-		r.params = ps
-	}
-	r.Middleware.chain = e.chain
-	resp := &r.resp
-	resp.w = w
-	if req.Body == nil || req.Body == http.NoBody || s.limitBody(r) {
-		r.run()
-	}
-	if resp.status == 0 && len(resp.buf) < chunkingThreshold && !resp.committed && !resp.abort &&
-		!r.Session.loaded && len(r.Cookie.out) == 0 && devMode.Load() == nil {
-		// The common response, a small 200 with no cookie to set, is what
-		// finish would send: one write, to which net/http adds the
-		// Content-Length.
-		if len(resp.buf) > 0 {
-			n, _ := w.Write(resp.buf)
-			resp.written = int64(n)
+// handler returns the function the serving tree calls for a route with
+// the given chain. The whole of a request's path through baton is in it,
+// and the chain is in the closure, so that serving a request costs one
+// call besides the chain's.
+func (s *Server) handler(chain []HandlerFunc) httprouter.Handle {
+	return func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+		r := requestPool.Get().(*Request)
+		logOn := s.access.Load()
+		if logOn {
+			r.start = time.Now()
 		}
-	} else {
-		r.settle()
+		// While the GC marks, every pointer stored costs a write barrier:
+		// what is already in place is not stored again.
+		r.Request = req
+		if r.Server != s {
+			r.Server = s
+		}
+		if ps != nil || r.params != nil {
+			r.params = ps
+		}
+		m := &r.Middleware
+		m.chain = chain
+		resp := &r.resp
+		resp.w = w
+		returned := false
+		defer func() {
+			if !returned {
+				// The chain panicked (or called runtime.Goexit, and
+				// recover returns nil). Only then is recover called: the
+				// check costs less than the call.
+				r.unwound(recover())
+				r.done(logOn)
+			}
+		}()
+		if req.Body == nil || req.Body == http.NoBody || s.limitBody(r) {
+			if len(chain) == 1 {
+				// No middleware: nothing resumes after an Exit, so this
+				// frame's recover serves for it and the handler runs
+				// without one of its own.
+				m.index = 1
+				chain[0](r)
+			} else {
+				m.Next()
+			}
+		}
+		returned = true
+		if resp.status == 0 && len(resp.buf) < chunkingThreshold && !resp.committed && !resp.abort &&
+			!r.Session.loaded && len(r.Cookie.out) == 0 && devMode.Load() == nil && !logOn {
+			// The common response, a small 200 with no cookie to set, is
+			// what finish would send: one write, to which net/http adds
+			// the Content-Length.
+			if len(resp.buf) > 0 {
+				w.Write(resp.buf)
+			}
+			r.reset()
+			requestPool.Put(r)
+			return
+		}
+		r.done(logOn)
 	}
-	if logOn {
-		s.logAccess(r)
-	}
-	r.reset()
-	requestPool.Put(r)
 }
 
-// settle saves the session, if used, and sends the response.
-func (r *Request) settle() {
+// done saves the session, if used, sends the response, logs it, and puts
+// r back in the pool.
+func (r *Request) done(logOn bool) {
 	if r.Session.loaded && !r.Session.save() && !r.resp.committed {
 		r.Cookie.discard()
 		r.resp.fail(http.StatusInternalServerError)
 	}
 	r.resp.finish()
+	if logOn {
+		r.Server.logAccess(r)
+	}
+	r.reset()
+	requestPool.Put(r)
 }
 
 // limitBody applies the body size limit; it answers 413 and returns false
@@ -178,28 +204,6 @@ func (s *Server) limitBody(r *Request) bool {
 	}
 	req.Body = http.MaxBytesReader(r.resp.w, req.Body, limit)
 	return true
-}
-
-func (r *Request) run() {
-	returned := false
-	defer func() {
-		if !returned {
-			// A chain that did not return panicked (or called
-			// runtime.Goexit, and recover returns nil). Only then is
-			// recover called: the check costs less than the call.
-			r.unwound(recover())
-		}
-	}()
-	m := &r.Middleware
-	if len(m.chain) == 1 {
-		// No middleware: nothing resumes after an Exit, so this frame's
-		// recover serves for it and the handler runs without one of its own.
-		m.index = 1
-		m.chain[0](r)
-	} else {
-		m.Next()
-	}
-	returned = true
 }
 
 // unwound handles what stopped a handler chain before it returned: Exit,

@@ -34,19 +34,12 @@ type route struct {
 	handler HandlerFunc
 }
 
-// endpoint is what the serving tree calls for a route: the server and the
-// route's chain, middleware then handler.
-type endpoint struct {
-	s     *Server
-	chain []HandlerFunc
-}
-
 // router checks registrations and builds the tree requests are served
 // from.
 //
 // The serving tree is built in one go at the first request, and built
 // anew for a route registered after that, then swapped in: requests never
-// see a tree being changed. Built in one go, its nodes, the endpoints and
+// see a tree being changed. Built in one go, its nodes, the handlers and
 // the chains sit together in memory rather than among the garbage of
 // registration, which keeps a lookup in fewer cache lines.
 type router struct {
@@ -61,6 +54,7 @@ type router struct {
 	// Later registrations build a serving tree at once; reg is dropped.
 	reg  *httprouter.Router
 	tree atomic.Pointer[httprouter.Router]
+	dev  httprouter.Handle // development mode's own requests
 
 	notFound *route // unmatched requests: static files, then 404
 	notAllow *route // 405
@@ -109,13 +103,11 @@ func (rt *router) build() *httprouter.Router {
 		n += r.group.chainLen() + 1
 	}
 	chains := make([]HandlerFunc, 0, n)
-	eps := make([]endpoint, len(routes))
 	serves := make([]httprouter.Handle, len(routes))
 	for i, r := range routes {
 		start := len(chains)
 		chains = r.group.appendChain(chains, r.handler)
-		eps[i] = endpoint{s: rt.s, chain: chains[start:len(chains):len(chains)]}
-		serves[i] = eps[i].serve
+		serves[i] = rt.s.handler(chains[start:len(chains):len(chains)])
 	}
 	t := httprouter.New()
 	for i, r := range rt.routes {
@@ -123,13 +115,16 @@ func (rt *router) build() *httprouter.Router {
 			t.Handle(m, r.path, serves[i])
 		}
 	}
-	notFound, notAllow := &eps[len(routes)-2], &eps[len(routes)-1]
+	notFound, notAllow := serves[len(routes)-2], serves[len(routes)-1]
 	t.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		notFound.serve(w, req, nil)
+		notFound(w, req, nil)
 	})
 	t.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		notAllow.serve(w, req, nil)
+		notAllow(w, req, nil)
 	})
+	if rt.dev == nil {
+		rt.dev = rt.s.handler(devChain)
+	}
 	return t
 }
 
@@ -142,7 +137,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		t = s.router.compile()
 	}
 	if devMode.Load() != nil && strings.HasPrefix(req.URL.Path, DevPathPrefix) {
-		(&endpoint{s: s, chain: devChain}).serve(w, req, nil)
+		s.router.dev(w, req, nil)
 		return
 	}
 	t.ServeHTTP(w, req)
