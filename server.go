@@ -268,7 +268,7 @@ func newServer(name string) *Server {
 	s.router = newRouter(s)
 	s.access.Store(true)
 	s.bodyMax.Store(DefaultMaxBodySize)
-	s.logp.Store(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &s.level})))
+	s.logp.Store(newTextLogger(&s.level))
 	s.views.Store(newViewCache(s.cfg))
 	s.sessions.Store(newSessionManager(s.name, s.cfg))
 	if name != "" {
@@ -281,6 +281,8 @@ func newServer(name string) *Server {
 	return s
 }
 
+// defaultLogger is the logger of code outside a server, the master's
+// included: unbuffered, since the master may exit at any point.
 func defaultLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
@@ -332,7 +334,7 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	if c.Logger != nil {
 		s.logp.Store(c.Logger)
 	} else {
-		s.logp.Store(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &s.level})))
+		s.logp.Store(newTextLogger(&s.level))
 	}
 	s.access.Store(!c.AccessLogDisabled)
 	limit := c.MaxBodySize
@@ -750,6 +752,7 @@ func (s *Server) drain(ctx context.Context) error {
 		s.mu.Lock()
 		s.state = stateStopped
 		s.mu.Unlock()
+		stderrLog.Flush() // the access log of the last requests
 		close(s.done)
 		unregisterRunning(s)
 	})
