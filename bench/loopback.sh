@@ -55,7 +55,7 @@ go build -o "$OUT/hellonolog" ./testdata/hellonolog
 
 # rawsafe is rawhello with baton's timeouts against slow clients.
 names=(rawhello rawsafe hello hellonolog)
-declare -A port
+declare -A port pid
 for i in "${!names[@]}"; do
 	n=${names[$i]}
 	port[$n]=$((PORT0 + i))
@@ -65,6 +65,7 @@ for i in "${!names[@]}"; do
 	if [ "$n" = rawsafe ]; then bin=rawhello env=(RAW_TIMEOUTS=1); fi
 	env PORT=${port[$n]} "${env[@]}" "$OUT/$bin" >/dev/null 2>&1 &
 	pids+=($!)
+	pid[$n]=$!
 done
 for n in "${names[@]}"; do
 	for _ in $(seq 100); do
@@ -77,6 +78,19 @@ done
 for n in "${names[@]}"; do
 	printf '%-11s answers "%s"\n' "$n" "$(curl -s "http://127.0.0.1:${port[$n]}/")"
 done
+
+# cpu_ticks PID prints the CPU time (user + system, in clock ticks) used so
+# far by PID and its children: hello's worker is a child of its master.
+cpu_ticks() {
+	local p total=0 f
+	for p in "$1" $(pgrep -P "$1" || true); do
+		f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		f=${f##*) } # the fields after the command name, from field 3
+		set -- $f
+		total=$((total + ${12} + ${13})) # utime and stime, fields 14 and 15
+	done
+	echo "$total"
+}
 
 # wrk_run NAME SECONDS OUTFILE runs wrk against one server, bounded.
 wrk_run() {
@@ -93,9 +107,16 @@ for r in $(seq "$ROUNDS"); do
 	order=("${names[@]:k}" "${names[@]:0:k}")
 	for n in "${order[@]}"; do
 		wrk_run "$n" "$WARMUP" /dev/null
+		t0=$(cpu_ticks "${pid[$n]}")
 		wrk_run "$n" "$DURATION" "$OUT/$n.$r.txt"
+		t1=$(cpu_ticks "${pid[$n]}")
 		rps=$(awk '/^Requests\/sec:/ {print $2}' "$OUT/$n.$r.txt")
-		printf 'round %d  %-11s %10s req/s\n' "$r" "$n" "$rps"
+		reqs=$(awk '/requests in/ {print $1}' "$OUT/$n.$r.txt")
+		# Server CPU per request, in microseconds: steadier than req/s,
+		# which also moves with what wrk and the rest of the box get.
+		cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$reqs" 'BEGIN { printf "%.3f", t / hz * 1e6 / n }')
+		echo "$cpu" >"$OUT/$n.$r.cpu"
+		printf 'round %d  %-11s %10s req/s %8s us CPU/request\n' "$r" "$n" "$rps" "$cpu"
 	done
 done
 
@@ -106,6 +127,10 @@ awk -v rounds="$ROUNDS" -v out="$OUT" '
 function rps(file,   line, f) {
 	while ((getline line < file) > 0)
 		if (line ~ /^Requests\/sec:/) { split(line, f, " "); close(file); return f[2] }
+	close(file); return 0
+}
+function cpu(file,   line) {
+	if ((getline line < file) > 0) { close(file); return line }
 	close(file); return 0
 }
 function median(a, n,   i, j, t) {
@@ -125,6 +150,16 @@ BEGIN {
 	}
 	printf "%-6s %9.0f %9.0f %9.0f %9.0f %9.3f %9.3f %11.3f\n", "median", median(R, rounds), median(S, rounds), median(H, rounds), median(N, rounds), median(RH, rounds), median(RN, rounds), median(RQ, rounds)
 	printf "%-6s %39s %4.3f-%4.3f %4.3f-%4.3f %4.3f-%4.3f\n", "range", "", minh, maxh, minn, maxn, mins, maxs
+	print ""
+	print "server CPU per request (us; hello counts its master and worker); ratios raw/x, so 0.97 means 3% more CPU"
+	printf "%-6s %9s %9s %9s %9s %9s %9s %11s\n", "round", "raw", "rawsafe", "hello", "nolog", "raw/hello", "raw/nolog", "safe/nolog"
+	for (r = 1; r <= rounds; r++) {
+		raw = cpu(out "/rawhello." r ".cpu"); safe = cpu(out "/rawsafe." r ".cpu")
+		h = cpu(out "/hello." r ".cpu"); nl = cpu(out "/hellonolog." r ".cpu")
+		CR[r] = raw; CS[r] = safe; CH[r] = h; CN[r] = nl; CRH[r] = raw / h; CRN[r] = raw / nl; CSN[r] = safe / nl
+		printf "%-6d %9.2f %9.2f %9.2f %9.2f %9.3f %9.3f %11.3f\n", r, raw, safe, h, nl, CRH[r], CRN[r], CSN[r]
+	}
+	printf "%-6s %9.2f %9.2f %9.2f %9.2f %9.3f %9.3f %11.3f\n", "median", median(CR, rounds), median(CS, rounds), median(CH, rounds), median(CN, rounds), median(CRH, rounds), median(CRN, rounds), median(CSN, rounds)
 }'
 echo
 echo "wrk output in $OUT"
