@@ -224,7 +224,9 @@ func (r *Request) unwound(p any) {
 // Response twice and, while the GC runs, put a write barrier on every
 // pointer of both structs, which made it the costliest step of a request.
 //
-// NOTE: a field added to Request must be cleared here.
+// NOTE: a field added to Request must be cleared here (or in resetUsed),
+// unless the next request always sets it before use, as it does Server,
+// params, the chain and start.
 func (r *Request) reset() {
 	r.resp.reset()
 	// The request and its writer are let go of, not to keep them in the
