@@ -456,16 +456,15 @@ func nopHandle(http.ResponseWriter, *http.Request, httprouter.Params) {}
 // the panic message, if any.
 func tryAdd(existing []string, path string) (msg string) {
 	hr := httprouter.New()
-	nop := nopHandle
 	for _, p := range existing {
-		hr.Handle(http.MethodGet, p, nop)
+		hr.Handle(http.MethodGet, p, nopHandle)
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			msg = fmt.Sprint(p)
 		}
 	}()
-	hr.Handle(http.MethodGet, path, nop)
+	hr.Handle(http.MethodGet, path, nopHandle)
 	return ""
 }
 
