@@ -5,13 +5,28 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 )
 
 // logAccess writes the access log line of a request.
 func (s *Server) logAccess(r *Request) {
-	s.Logger().LogAttrs(r.Request.Context(), slog.LevelInfo, "request",
+	l := s.Logger()
+	if h, ok := l.Handler().(flushingHandler); ok && h.plain {
+		// The default logger: the line is formatted here, straight into
+		// the buffer, as slog's TextHandler would format it. That costs a
+		// fifth of what the Logger and the handler do for the same line.
+		ctx := r.Request.Context()
+		if !h.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		now := time.Now()
+		if h.b.writeAccess(now, r.Method, r.URL.Path, r.resp.Status(), r.resp.written, now.Sub(r.start), s.pid) {
+			return
+		}
+	}
+	l.LogAttrs(r.Request.Context(), slog.LevelInfo, "request",
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", r.resp.Status()),
@@ -44,7 +59,8 @@ type logBuffer struct {
 	mu    sync.Mutex
 	w     io.Writer
 	buf   []byte
-	armed bool // a flush is scheduled
+	armed bool      // a flush is scheduled
+	stamp timeStamp // of writeAccess
 }
 
 func (b *logBuffer) Write(p []byte) (int, error) {
@@ -85,6 +101,9 @@ func (b *logBuffer) flushLocked() {
 type flushingHandler struct {
 	slog.Handler
 	b *logBuffer
+	// plain says Handler is a TextHandler on b with no attributes, groups
+	// or ReplaceAttr, whose access log lines writeAccess can write.
+	plain bool
 }
 
 func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
@@ -96,15 +115,101 @@ func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h flushingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return flushingHandler{h.Handler.WithAttrs(attrs), h.b}
+	return flushingHandler{Handler: h.Handler.WithAttrs(attrs), b: h.b}
 }
 
 func (h flushingHandler) WithGroup(name string) slog.Handler {
-	return flushingHandler{h.Handler.WithGroup(name), h.b}
+	return flushingHandler{Handler: h.Handler.WithGroup(name), b: h.b}
 }
 
 // newTextLogger returns a server's default logger: text on the buffered
 // standard error.
 func newTextLogger(level slog.Leveler) *slog.Logger {
-	return slog.New(flushingHandler{slog.NewTextHandler(stderrLog, &slog.HandlerOptions{Level: level}), stderrLog})
+	return newBufferedLogger(stderrLog, level)
+}
+
+func newBufferedLogger(b *logBuffer, level slog.Leveler) *slog.Logger {
+	h := slog.NewTextHandler(b, &slog.HandlerOptions{Level: level})
+	return slog.New(flushingHandler{Handler: h, b: b, plain: true})
+}
+
+// writeAccess appends an access log line to b in the format of slog's
+// TextHandler:
+//
+//	time=2026-11-21T17:35:02.113Z level=INFO msg=request method=GET path=/ status=200 bytes=16 dur=41.2µs pid=5051
+//
+// It returns false, writing nothing, for a line it does not format the
+// same way (a method or path that TextHandler would quote, a path too long
+// to be worth it, a year of more than four digits, the zero time); the caller then logs
+// it through slog.
+func (b *logBuffer) writeAccess(now time.Time, method, path string, status int, bytes int64, dur time.Duration, pid int) bool {
+	if len(path) > 1024 || !bareText(method) || !bareText(path) {
+		return false
+	}
+	if y := now.Year(); y < 0 || y > 9999 || now.IsZero() {
+		return false
+	}
+	const most = len("time=2006-01-02T15:04:05.000-07:00 level=INFO msg=request method= path= status=-9223372036854775808 bytes=-9223372036854775808 dur=-2562047h47m16.854775808s pid=-9223372036854775808\n")
+	b.mu.Lock()
+	if len(b.buf)+most+len(method)+len(path) > logBufferSize {
+		b.flushLocked()
+	}
+	buf := append(b.buf, "time="...)
+	buf = b.stamp.append(buf, now)
+	buf = append(buf, " level=INFO msg=request method="...)
+	buf = append(buf, method...)
+	buf = append(buf, " path="...)
+	buf = append(buf, path...)
+	buf = append(buf, " status="...)
+	buf = strconv.AppendInt(buf, int64(status), 10)
+	buf = append(buf, " bytes="...)
+	buf = strconv.AppendInt(buf, bytes, 10)
+	buf = append(buf, " dur="...)
+	buf = append(buf, dur.String()...)
+	buf = append(buf, " pid="...)
+	buf = strconv.AppendInt(buf, int64(pid), 10)
+	b.buf = append(buf, '\n')
+	if !b.armed {
+		b.armed = true
+		time.AfterFunc(logFlushDelay, b.Flush)
+	}
+	b.mu.Unlock()
+	return true
+}
+
+// bareText reports whether TextHandler writes s without quotes, judging
+// by a narrower rule than its own: s is not empty and is printable ASCII
+// other than space, '=', '"' and '\\'.
+func bareText(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '=' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// timeStamp formats times as TextHandler does, RFC 3339 with milliseconds,
+// keeping the text up to the seconds and the zone of the last second it
+// formatted: most lines then only format their milliseconds.
+type timeStamp struct {
+	sec  int64          // Unix seconds of the text held
+	loc  *time.Location // and its location
+	date []byte         // "2006-01-02T15:04:05"
+	zone []byte         // "Z" or "-07:00"
+}
+
+func (ts *timeStamp) append(buf []byte, t time.Time) []byte {
+	if sec := t.Unix(); sec != ts.sec || t.Location() != ts.loc || ts.date == nil {
+		ts.sec, ts.loc = sec, t.Location()
+		ts.date = t.AppendFormat(ts.date[:0], "2006-01-02T15:04:05")
+		ts.zone = t.AppendFormat(ts.zone[:0], "Z07:00")
+	}
+	ms := t.Nanosecond() / 1e6
+	buf = append(buf, ts.date...)
+	buf = append(buf, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	return append(buf, ts.zone...)
 }
