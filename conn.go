@@ -3,8 +3,11 @@ package baton
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"math"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +27,8 @@ type connTracker struct {
 	draining bool                   // beginDrain has run
 	changed  chan struct{}          // signalled when conns or holds shrink
 	served   atomic.Int64           // requests answered while draining
+	now      atomic.Int64           // unix ns of the last sweep, or of starting the sweeper
+	sweeping bool                   // the sweeper runs
 }
 
 // connHold is a long-lived connection the tracker cannot see, such as a
@@ -45,6 +50,14 @@ type trackedConn struct {
 	// connection as soon as it is idle, since its client reconnects
 	// anyway, and waiting out the idle grace would keep the old worker.
 	streamed atomic.Bool
+
+	// Read deadlines; see SetReadDeadline.
+	t        *connTracker
+	readBy   atomic.Int64 // unix ns of a far deadline the sweeper enforces, 0 for none
+	onSocket atomic.Bool  // the socket has a read deadline
+	direct   atomic.Bool  // hijacked: deadlines go to the socket as they come
+	dmu      sync.Mutex   // held to change the socket's read deadline
+	cut      bool         // the sweeper set the socket's deadline (dmu)
 }
 
 // connKey is the context key of the *trackedConn of a request.
@@ -79,12 +92,159 @@ func markStreamed(ctx context.Context) {
 	}
 }
 
+// Read deadlines.
+//
+// With read-header, read and idle timeouts set, net/http moves a
+// connection's read deadline three times per request, each time to a point
+// seconds ahead. Each such move re-arms a runtime timer, and may wake the
+// network poller to do so: over loopback that cost a tenth of the CPU of a
+// small request. A tracked connection keeps a deadline at least
+// lazyDeadline ahead as a number instead, and the tracker's sweeper, which
+// runs every sweepTick while the server has connections, cuts the reads of
+// a connection whose deadline has passed by setting that deadline on its
+// socket. Such a deadline fires up to a sweepTick late. A nearer deadline,
+// a past one (net/http's way to interrupt a read) and any deadline on a
+// hijacked connection go to the socket at once.
+const (
+	lazyDeadline = time.Second
+	sweepTick    = 100 * time.Millisecond
+)
+
+// SetReadDeadline sets the read deadline, keeping a far one for the
+// sweeper.
+func (c *trackedConn) SetReadDeadline(d time.Time) error {
+	if c.direct.Load() {
+		return c.Conn.SetReadDeadline(d)
+	}
+	var by int64
+	if !d.IsZero() {
+		by = unixNano(d)
+		if by-c.t.now.Load() < int64(lazyDeadline) {
+			c.dmu.Lock()
+			defer c.dmu.Unlock()
+			c.readBy.Store(0)
+			c.cut = false
+			c.onSocket.Store(true)
+			return c.Conn.SetReadDeadline(d)
+		}
+	}
+	c.readBy.Store(by)
+	if c.onSocket.Load() {
+		c.dmu.Lock()
+		defer c.dmu.Unlock()
+		if c.onSocket.Load() {
+			c.cut = false
+			c.onSocket.Store(false)
+			return c.Conn.SetReadDeadline(time.Time{})
+		}
+	}
+	return nil
+}
+
+// SetDeadline sets the read and write deadlines.
+func (c *trackedConn) SetDeadline(d time.Time) error {
+	if err := c.SetReadDeadline(d); err != nil {
+		return err
+	}
+	return c.Conn.SetWriteDeadline(d)
+}
+
 func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	for n == 0 && err != nil && c.onSocket.Load() && c.uncut(err) {
+		n, err = c.Conn.Read(p)
+	}
 	if n > 0 {
 		c.reads.Add(1)
 	}
 	return n, err
+}
+
+// cutRead makes reads fail if the connection's far deadline has passed at
+// now.
+func (c *trackedConn) cutRead(now int64) {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if by := c.readBy.Load(); by != 0 && by <= now && !c.direct.Load() {
+		c.cut = true
+		c.onSocket.Store(true)
+		c.Conn.SetReadDeadline(time.Unix(0, by))
+	}
+}
+
+// uncut undoes a cut that a later deadline has made early, as when the
+// sweeper read a deadline just as net/http moved it. It reports whether a
+// read that failed with err should be tried again.
+func (c *trackedConn) uncut(err error) bool {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if !c.cut {
+		return false
+	}
+	if by := c.readBy.Load(); by != 0 && by <= time.Now().UnixNano() {
+		return false
+	}
+	c.cut = false
+	c.onSocket.Store(false)
+	c.Conn.SetReadDeadline(time.Time{})
+	return true
+}
+
+// hijacked hands the read deadline to the socket for good: the tracker no
+// longer sees the connection.
+func (c *trackedConn) hijacked() {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	c.direct.Store(true)
+	if by := c.readBy.Swap(0); by != 0 {
+		c.Conn.SetReadDeadline(time.Unix(0, by))
+	} else if c.cut {
+		c.Conn.SetReadDeadline(time.Time{})
+	}
+	c.cut = false
+}
+
+// unixNano is d in Unix nanoseconds, limited to what an int64 holds.
+func unixNano(d time.Time) int64 {
+	switch s := d.Unix(); {
+	case s >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	case s < 0:
+		return 1 // long past
+	}
+	return d.UnixNano()
+}
+
+// sweep cuts the reads of connections whose far deadline has passed, every
+// sweepTick until the tracker has no connection left.
+func (t *connTracker) sweep() {
+	tick := time.NewTicker(sweepTick)
+	defer tick.Stop()
+	var due []*trackedConn
+	for range tick.C {
+		now := time.Now().UnixNano()
+		t.now.Store(now)
+		t.mu.Lock()
+		if len(t.conns) == 0 {
+			t.sweeping = false
+			t.mu.Unlock()
+			return
+		}
+		for c := range t.conns {
+			if by := c.readBy.Load(); by != 0 && by <= now {
+				due = append(due, c)
+			}
+		}
+		t.mu.Unlock()
+		for i, c := range due {
+			c.cutRead(now)
+			due[i] = nil
+		}
+		due = due[:0]
+	}
 }
 
 // trackingListener registers each accepted connection with the tracker.
@@ -98,13 +258,19 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c}
-	tc.since.Store(time.Now().UnixNano())
+	tc := &trackedConn{Conn: c, t: l.t}
+	now := time.Now().UnixNano()
+	tc.since.Store(now)
 	l.t.mu.Lock()
 	if l.t.conns == nil {
 		l.t.conns = make(map[*trackedConn]struct{})
 	}
 	l.t.conns[tc] = struct{}{}
+	if !l.t.sweeping {
+		l.t.sweeping = true
+		l.t.now.Store(now)
+		go l.t.sweep()
+	}
 	l.t.mu.Unlock()
 	return tc, nil
 }
@@ -140,6 +306,9 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 		t.mu.Lock()
 		t.signalLocked()
 		t.mu.Unlock()
+	}
+	if st == http.StateHijacked {
+		tc.hijacked()
 	}
 	if st == http.StateClosed || st == http.StateHijacked {
 		t.mu.Lock()

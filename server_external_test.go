@@ -337,6 +337,41 @@ func TestSlowlorisIsCutOff(t *testing.T) {
 	t.Fatal("slow client was never cut off")
 }
 
+// TestIdleTimeoutClosesConnection checks that an idle keep-alive
+// connection is closed once IdleTimeout has passed, and not before.
+func TestIdleTimeoutClosesConnection(t *testing.T) {
+	s := newServer(t)
+	c := s.Config()
+	c.IdleTimeout = 1500 * time.Millisecond
+	s.SetConfig(c)
+	s.BindHandler("/", echo("ok"))
+	startServer(t, s)
+
+	conn, err := net.Dial("tcp", s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	idle := time.Now()
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("read on the idle connection = %d bytes, %v; want the server to close it", n, err)
+	}
+	if took := time.Since(idle); took < c.IdleTimeout-50*time.Millisecond {
+		t.Errorf("idle connection closed after %v, before the idle timeout of %v", took, c.IdleTimeout)
+	}
+}
+
 func TestCertificateRenewalWithoutRestart(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")

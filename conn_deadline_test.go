@@ -1,0 +1,220 @@
+package baton
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+)
+
+// trackedPair returns a tracker, the tracked server side of a loopback
+// TCP connection it accepted, and the client side.
+func trackedPair(t *testing.T) (*connTracker, *trackedConn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tr := new(connTracker)
+	tl := &trackingListener{Listener: ln, t: tr}
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tl.Accept()
+	if err != nil {
+		client.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		client.Close()
+		c.Close()
+		tr.state(c, http.StateClosed)
+	})
+	return tr, c.(*trackedConn), client
+}
+
+type readResult struct {
+	data string
+	err  error
+	took time.Duration
+}
+
+// readAsync reads once from c in a goroutine.
+func readAsync(c net.Conn) <-chan readResult {
+	out := make(chan readResult, 1)
+	start := time.Now()
+	go func() {
+		buf := make([]byte, 16)
+		n, err := c.Read(buf)
+		out <- readResult{string(buf[:n]), err, time.Since(start)}
+	}()
+	return out
+}
+
+func await(t *testing.T, ch <-chan readResult) readResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("read still blocked after 10 s")
+		return readResult{}
+	}
+}
+
+func TestFarReadDeadlineFires(t *testing.T) {
+	t.Parallel()
+	_, c, _ := trackedPair(t)
+	wait := lazyDeadline + 200*time.Millisecond
+	c.SetReadDeadline(time.Now().Add(wait))
+	if c.readBy.Load() == 0 || c.onSocket.Load() {
+		t.Fatalf("a deadline %v ahead went to the socket, not to the sweeper", wait)
+	}
+	r := await(t, readAsync(c))
+	if !errors.Is(r.err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past a far deadline = %q, %v; want a deadline error", r.data, r.err)
+	}
+	if r.took < wait-10*time.Millisecond { // the read started a moment after the deadline was set
+		t.Errorf("read cut after %v, before its deadline of %v", r.took, wait)
+	}
+}
+
+func TestNearReadDeadlineOnSocket(t *testing.T) {
+	t.Parallel()
+	_, c, _ := trackedPair(t)
+	c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if c.readBy.Load() != 0 || !c.onSocket.Load() {
+		t.Fatal("a deadline 200 ms ahead was kept for the sweeper, not set on the socket")
+	}
+	r := await(t, readAsync(c))
+	if !errors.Is(r.err, os.ErrDeadlineExceeded) || r.took < 190*time.Millisecond {
+		t.Fatalf("read with a 200 ms deadline: %v after %v", r.err, r.took)
+	}
+}
+
+// TestPastDeadlineInterruptsRead is what net/http does to stop its
+// background read at the end of each request.
+func TestPastDeadlineInterruptsRead(t *testing.T) {
+	t.Parallel()
+	_, c, client := trackedPair(t)
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	pending := readAsync(c)
+	c.SetReadDeadline(time.Unix(1, 0))
+	if r := await(t, pending); !errors.Is(r.err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read interrupted by a past deadline = %q, %v; want a deadline error", r.data, r.err)
+	}
+	c.SetReadDeadline(time.Time{})
+	pending = readAsync(c)
+	client.Write([]byte("x"))
+	if r := await(t, pending); r.err != nil || r.data != "x" {
+		t.Fatalf("read after the deadline was cleared = %q, %v", r.data, r.err)
+	}
+}
+
+// TestMovedDeadlineNotCut moves a far deadline later, and clears another,
+// and checks that the sweeps after the first deadline leave reads alone.
+func TestMovedDeadlineNotCut(t *testing.T) {
+	for _, later := range []time.Duration{time.Minute, 0} {
+		t.Run(later.String(), func(t *testing.T) {
+			t.Parallel()
+			tr, c, client := trackedPair(t)
+			first := time.Now().Add(lazyDeadline + 100*time.Millisecond)
+			c.SetReadDeadline(first)
+			if later == 0 {
+				c.SetReadDeadline(time.Time{})
+			} else {
+				c.SetReadDeadline(time.Now().Add(later))
+			}
+			pending := readAsync(c)
+			sweptPast := first.Add(2 * sweepTick).UnixNano()
+			waitUntil(t, "two sweeps past the first deadline", func() bool { return tr.now.Load() > sweptPast })
+			client.Write([]byte("x"))
+			if r := await(t, pending); r.err != nil || r.data != "x" {
+				t.Fatalf("read = %q, %v; want x: the first deadline cut it", r.data, r.err)
+			}
+		})
+	}
+}
+
+// TestStaleCutUndone replays a sweep that read a deadline just before it
+// moved: the read it cuts is tried again.
+func TestStaleCutUndone(t *testing.T) {
+	t.Parallel()
+	_, c, client := trackedPair(t)
+	now := time.Now().UnixNano()
+	c.readBy.Store(now - 1)
+	c.cutRead(now)
+	if !c.cut {
+		t.Fatal("cutRead left an overdue connection alone")
+	}
+	c.readBy.Store(now + int64(time.Minute)) // moved while the sweep ran
+	client.Write([]byte("x"))
+	if r := await(t, readAsync(c)); r.err != nil || r.data != "x" {
+		t.Fatalf("read after a stale cut = %q, %v; want x", r.data, r.err)
+	}
+	if c.cut || c.onSocket.Load() {
+		t.Error("the stale cut is still on the socket")
+	}
+
+	// A cut that is due stays.
+	now = time.Now().UnixNano()
+	c.readBy.Store(now - 1)
+	c.cutRead(now)
+	client.Write([]byte("y"))
+	if r := await(t, readAsync(c)); !errors.Is(r.err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past a due cut = %q, %v; want a deadline error", r.data, r.err)
+	}
+}
+
+func TestHijackedDeadlineOnSocket(t *testing.T) {
+	t.Parallel()
+	tr, c, _ := trackedPair(t)
+	c.SetReadDeadline(time.Now().Add(time.Hour))
+	tr.state(c, http.StateHijacked) // the tracker, and its sweeper, let go of it
+	wait := lazyDeadline + 200*time.Millisecond
+	c.SetReadDeadline(time.Now().Add(wait))
+	if c.readBy.Load() != 0 {
+		t.Fatal("a hijacked connection kept its deadline for the sweeper")
+	}
+	r := await(t, readAsync(c))
+	if !errors.Is(r.err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read on a hijacked connection past its deadline = %q, %v", r.data, r.err)
+	}
+}
+
+func TestSweeperStops(t *testing.T) {
+	t.Parallel()
+	tr, c, client := trackedPair(t)
+	client.Close()
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatal(err)
+	}
+	tr.state(c, http.StateClosed)
+	waitUntil(t, "the sweeper to stop", func() bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return !tr.sweeping
+	})
+}
+
+func TestUnixNano(t *testing.T) {
+	tests := []struct {
+		in   time.Time
+		want int64
+	}{
+		{time.Unix(1, 0), 1e9},
+		{time.Unix(1700000000, 5), 1700000000*1e9 + 5},
+		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 1<<63 - 1},
+		{time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), 1},
+	}
+	for _, tt := range tests {
+		if got := unixNano(tt.in); got != tt.want {
+			t.Errorf("unixNano(%v) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
