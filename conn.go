@@ -28,6 +28,7 @@ type connTracker struct {
 	changed  chan struct{}          // signalled when conns or holds shrink
 	served   atomic.Int64           // requests answered while draining
 	now      atomic.Int64           // unix ns of the last sweep, or of starting the sweeper
+	exact    atomic.Bool            // a drain runs: note idle times exactly
 	sweeping bool                   // the sweeper runs
 }
 
@@ -57,7 +58,7 @@ type trackedConn struct {
 	onSocket atomic.Bool  // the socket has a read deadline
 	direct   atomic.Bool  // hijacked: deadlines go to the socket as they come
 	dmu      sync.Mutex   // held to change the socket's read deadline
-	cut      bool         // the sweeper set the socket's deadline (dmu)
+	cut      atomic.Bool  // the sweeper set the socket's deadline (changed under dmu)
 }
 
 // connKey is the context key of the *trackedConn of a request.
@@ -121,24 +122,27 @@ func (c *trackedConn) SetReadDeadline(d time.Time) error {
 		by = unixNano(d)
 		if by-c.t.now.Load() < int64(lazyDeadline) {
 			c.dmu.Lock()
-			defer c.dmu.Unlock()
 			c.readBy.Store(0)
-			c.cut = false
+			c.cut.Store(false)
 			c.onSocket.Store(true)
-			return c.Conn.SetReadDeadline(d)
+			err := c.Conn.SetReadDeadline(d)
+			c.dmu.Unlock()
+			return err
 		}
 	}
 	c.readBy.Store(by)
-	if c.onSocket.Load() {
-		c.dmu.Lock()
-		defer c.dmu.Unlock()
-		if c.onSocket.Load() {
-			c.cut = false
-			c.onSocket.Store(false)
-			return c.Conn.SetReadDeadline(time.Time{})
-		}
+	if !c.onSocket.Load() {
+		return nil
 	}
-	return nil
+	c.dmu.Lock()
+	var err error
+	if c.onSocket.Load() {
+		c.cut.Store(false)
+		c.onSocket.Store(false)
+		err = c.Conn.SetReadDeadline(time.Time{})
+	}
+	c.dmu.Unlock()
+	return err
 }
 
 // SetDeadline sets the read and write deadlines.
@@ -151,7 +155,7 @@ func (c *trackedConn) SetDeadline(d time.Time) error {
 
 func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	for n == 0 && err != nil && c.onSocket.Load() && c.uncut(err) {
+	for n == 0 && err != nil && c.cut.Load() && c.uncut(err) {
 		n, err = c.Conn.Read(p)
 	}
 	if n > 0 {
@@ -166,7 +170,7 @@ func (c *trackedConn) cutRead(now int64) {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
 	if by := c.readBy.Load(); by != 0 && by <= now && !c.direct.Load() {
-		c.cut = true
+		c.cut.Store(true)
 		c.onSocket.Store(true)
 		c.Conn.SetReadDeadline(time.Unix(0, by))
 	}
@@ -181,13 +185,13 @@ func (c *trackedConn) uncut(err error) bool {
 	}
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
-	if !c.cut {
+	if !c.cut.Load() {
 		return false
 	}
 	if by := c.readBy.Load(); by != 0 && by <= time.Now().UnixNano() {
 		return false
 	}
-	c.cut = false
+	c.cut.Store(false)
 	c.onSocket.Store(false)
 	c.Conn.SetReadDeadline(time.Time{})
 	return true
@@ -201,10 +205,10 @@ func (c *trackedConn) hijacked() {
 	c.direct.Store(true)
 	if by := c.readBy.Swap(0); by != 0 {
 		c.Conn.SetReadDeadline(time.Unix(0, by))
-	} else if c.cut {
+	} else if c.cut.Load() {
 		c.Conn.SetReadDeadline(time.Time{})
 	}
-	c.cut = false
+	c.cut.Store(false)
 }
 
 // unixNano is d in Unix nanoseconds, limited to what an int64 holds.
@@ -295,9 +299,15 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 		tc.streamed.Store(false)
 	case http.StateIdle:
 		// The drain reads since only for idle and new connections (the
-		// latter from Accept), so the clock is read once per request.
+		// latter from Accept), and counts from its own start the idle
+		// time of a connection that went idle before it: until a drain
+		// runs, the time of the last sweep does, saving a clock read.
 		tc.readsIdle.Store(tc.reads.Load())
-		tc.since.Store(time.Now().UnixNano())
+		if t.exact.Load() {
+			tc.since.Store(time.Now().UnixNano())
+		} else {
+			tc.since.Store(t.now.Load())
+		}
 	}
 	tc.state.Store(int32(st))
 	if st == http.StateIdle && tc.streamed.Load() {
@@ -393,6 +403,7 @@ func (t *connTracker) forceHolds() int {
 // released, or when ctx ends; then it forces the holds left. It returns the
 // number of requests answered during the drain and of holds forced.
 func (t *connTracker) drain(ctx context.Context, grace time.Duration) (served int64, forced int) {
+	t.exact.Store(true)
 	start := time.Now().UnixNano()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()

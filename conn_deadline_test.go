@@ -149,7 +149,7 @@ func TestStaleCutUndone(t *testing.T) {
 	now := time.Now().UnixNano()
 	c.readBy.Store(now - 1)
 	c.cutRead(now)
-	if !c.cut {
+	if !c.cut.Load() {
 		t.Fatal("cutRead left an overdue connection alone")
 	}
 	c.readBy.Store(now + int64(time.Minute)) // moved while the sweep ran
@@ -157,7 +157,7 @@ func TestStaleCutUndone(t *testing.T) {
 	if r := await(t, readAsync(c)); r.err != nil || r.data != "x" {
 		t.Fatalf("read after a stale cut = %q, %v; want x", r.data, r.err)
 	}
-	if c.cut || c.onSocket.Load() {
+	if c.cut.Load() || c.onSocket.Load() {
 		t.Error("the stale cut is still on the socket")
 	}
 
