@@ -56,11 +56,13 @@ var stderrLog = &logBuffer{w: os.Stderr}
 
 // logBuffer is an io.Writer that batches writes to w.
 type logBuffer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	buf   []byte
-	armed bool      // a flush is scheduled
-	stamp timeStamp // of writeAccess
+	mu     sync.Mutex
+	w      io.Writer
+	buf    []byte
+	armed  bool      // a flush is scheduled
+	stamp  timeStamp // of writeAccess
+	pid    int       // of writeAccess: the pid of pidEnd
+	pidEnd []byte    // " pid=1234\n"
 }
 
 func (b *logBuffer) Write(p []byte) (int, error) {
@@ -146,7 +148,7 @@ func (b *logBuffer) writeAccess(now time.Time, method, path string, status int, 
 	if len(path) > 1024 || !bareText(method) || !bareText(path) {
 		return false
 	}
-	if y := now.Year(); y < 0 || y > 9999 || now.IsZero() {
+	if now.IsZero() {
 		return false
 	}
 	const most = len("time=2006-01-02T15:04:05.000-07:00 level=INFO msg=request method= path= status=-9223372036854775808 bytes=-9223372036854775808 dur=-2562047h47m16.854775808s pid=-9223372036854775808\n")
@@ -154,27 +156,51 @@ func (b *logBuffer) writeAccess(now time.Time, method, path string, status int, 
 	if len(b.buf)+most+len(method)+len(path) > logBufferSize {
 		b.flushLocked()
 	}
-	buf := append(b.buf, "time="...)
-	buf = b.stamp.append(buf, now)
+	buf, ok := b.stamp.append(append(b.buf, "time="...), now)
+	if !ok {
+		b.mu.Unlock()
+		return false
+	}
 	buf = append(buf, " level=INFO msg=request method="...)
 	buf = append(buf, method...)
 	buf = append(buf, " path="...)
 	buf = append(buf, path...)
 	buf = append(buf, " status="...)
-	buf = strconv.AppendInt(buf, int64(status), 10)
+	buf = appendInt(buf, int64(status))
 	buf = append(buf, " bytes="...)
-	buf = strconv.AppendInt(buf, bytes, 10)
+	buf = appendInt(buf, bytes)
 	buf = append(buf, " dur="...)
 	buf = append(buf, dur.String()...)
-	buf = append(buf, " pid="...)
-	buf = strconv.AppendInt(buf, int64(pid), 10)
-	b.buf = append(buf, '\n')
+	if pid != b.pid || b.pidEnd == nil {
+		b.pid = pid
+		b.pidEnd = append(strconv.AppendInt(append(b.pidEnd[:0], " pid="...), int64(pid), 10), '\n')
+	}
+	b.buf = append(buf, b.pidEnd...)
 	if !b.armed {
 		b.armed = true
 		time.AfterFunc(logFlushDelay, b.Flush)
 	}
 	b.mu.Unlock()
 	return true
+}
+
+// appendInt is strconv.AppendInt(buf, n, 10), in fewer steps for the
+// small numbers of a log line.
+func appendInt(buf []byte, n int64) []byte {
+	if n < 0 || n >= 1e12 {
+		return strconv.AppendInt(buf, n, 10)
+	}
+	var d [12]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return append(buf, d[i:]...)
 }
 
 // bareText reports whether TextHandler writes s without quotes, judging
@@ -200,16 +226,23 @@ type timeStamp struct {
 	loc  *time.Location // and its location
 	date []byte         // "2006-01-02T15:04:05"
 	zone []byte         // "Z" or "-07:00"
+	ok   bool           // the year has four digits, as the format needs
 }
 
-func (ts *timeStamp) append(buf []byte, t time.Time) []byte {
+// append appends t, or reports false if the format cannot hold its year.
+func (ts *timeStamp) append(buf []byte, t time.Time) ([]byte, bool) {
 	if sec := t.Unix(); sec != ts.sec || t.Location() != ts.loc || ts.date == nil {
 		ts.sec, ts.loc = sec, t.Location()
+		y := t.Year()
+		ts.ok = 0 <= y && y <= 9999
 		ts.date = t.AppendFormat(ts.date[:0], "2006-01-02T15:04:05")
 		ts.zone = t.AppendFormat(ts.zone[:0], "Z07:00")
+	}
+	if !ts.ok {
+		return buf, false
 	}
 	ms := t.Nanosecond() / 1e6
 	buf = append(buf, ts.date...)
 	buf = append(buf, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
-	return append(buf, ts.zone...)
+	return append(buf, ts.zone...), true
 }

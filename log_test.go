@@ -142,8 +142,9 @@ func TestWriteAccessMatchesTextHandler(t *testing.T) {
 	}
 }
 
-// TestWriteAccessTimeCache formats times in and across seconds and zones in
-// one buffer, so that the cached text of a second is reused and replaced.
+// TestWriteAccessTimeCache formats times in and across seconds and zones,
+// and several pids, in one buffer, so that the text kept of a second and of
+// a pid is reused and replaced.
 func TestWriteAccessTimeCache(t *testing.T) {
 	var out strings.Builder
 	b := &logBuffer{w: &out}
@@ -158,10 +159,11 @@ func TestWriteAccessTimeCache(t *testing.T) {
 		if i%7 == 3 {
 			now = now.In(paris) // around the change to summer time
 		}
-		if !b.writeAccess(now, "GET", "/", 200, int64(i), 0, 1) {
+		pid := 1 + i%3 // the pid's text is kept too
+		if !b.writeAccess(now, "GET", "/", 200, int64(i), 0, pid) {
 			t.Fatalf("writeAccess declined %v", now)
 		}
-		want.WriteString(textLine(t, now, "GET", "/", 200, int64(i), 0, 1))
+		want.WriteString(textLine(t, now, "GET", "/", 200, int64(i), 0, pid))
 	}
 	b.Flush()
 	if out.String() != want.String() {
@@ -170,15 +172,15 @@ func TestWriteAccessTimeCache(t *testing.T) {
 }
 
 func FuzzWriteAccess(f *testing.F) {
-	f.Add(int64(1795282502113999999), 0, "GET", "/user/repos", 200, int64(16), int64(41200))
-	f.Add(int64(-62135596800000000), -3600, "POST", "/a", -1, int64(-1), int64(-1))
-	f.Fuzz(func(t *testing.T, unixNano int64, zone int, method, path string, status int, bytes, dur int64) {
+	f.Add(int64(1795282502113999999), 0, "GET", "/user/repos", 200, int64(16), int64(41200), 77)
+	f.Add(int64(-62135596800000000), -3600, "POST", "/a", -1, int64(-1), int64(-1), -1)
+	f.Fuzz(func(t *testing.T, unixNano int64, zone int, method, path string, status int, bytes, dur int64, pid int) {
 		now := time.Unix(0, unixNano).In(time.FixedZone("Z", zone%(24*3600)))
-		got, ok := accessLine(now, method, path, status, bytes, time.Duration(dur), 77)
+		got, ok := accessLine(now, method, path, status, bytes, time.Duration(dur), pid)
 		if !ok {
 			return
 		}
-		if want := textLine(t, now, method, path, status, bytes, time.Duration(dur), 77); got != want {
+		if want := textLine(t, now, method, path, status, bytes, time.Duration(dur), pid); got != want {
 			t.Errorf("writeAccess wrote\n%q\nTextHandler writes\n%q", got, want)
 		}
 	})

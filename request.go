@@ -159,12 +159,16 @@ func (s *Server) handler(chain []HandlerFunc) httprouter.Handle {
 		}
 		returned = true
 		if resp.status == 0 && len(resp.buf) < chunkingThreshold && !resp.committed && !resp.abort &&
-			!r.Session.loaded && len(r.Cookie.out) == 0 && devMode.Load() == nil && !logOn {
+			!r.Session.loaded && len(r.Cookie.out) == 0 && devMode.Load() == nil {
 			// The common response, a small 200 with no cookie to set, is
 			// what finish would send: one write, to which net/http adds
 			// the Content-Length.
 			if len(resp.buf) > 0 {
-				w.Write(resp.buf)
+				n, _ := w.Write(resp.buf)
+				resp.written = int64(n)
+			}
+			if logOn {
+				s.logAccess(r)
 			}
 			r.reset()
 			requestPool.Put(r)
