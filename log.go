@@ -21,8 +21,10 @@ func (s *Server) logAccess(r *Request) {
 		if !h.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
-		now := time.Now()
-		if h.b.writeAccess(now, r.Method, r.URL.Path, r.resp.Status(), r.resp.written, now.Sub(r.start), s.pid) {
+		// Since reads only the monotonic clock; the line's time is the
+		// start's wall clock time moved on by as much.
+		dur := time.Since(r.start)
+		if h.b.writeAccess(r.start.Add(dur), r.Method, r.URL.Path, r.resp.Status(), r.resp.written, dur, s.pid) {
 			return
 		}
 	}
