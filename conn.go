@@ -117,27 +117,39 @@ func (c *trackedConn) SetReadDeadline(d time.Time) error {
 	if c.direct.Load() {
 		return c.Conn.SetReadDeadline(d)
 	}
+	// A store to an atomic is a locked instruction, costly at a few
+	// per request: values already in place are not stored again.
 	var by int64
 	if !d.IsZero() {
 		by = unixNano(d)
 		if by-c.t.now.Load() < int64(lazyDeadline) {
 			c.dmu.Lock()
-			c.readBy.Store(0)
-			c.cut.Store(false)
-			c.onSocket.Store(true)
+			if c.readBy.Load() != 0 {
+				c.readBy.Store(0)
+			}
+			if c.cut.Load() {
+				c.cut.Store(false)
+			}
+			if !c.onSocket.Load() {
+				c.onSocket.Store(true)
+			}
 			err := c.Conn.SetReadDeadline(d)
 			c.dmu.Unlock()
 			return err
 		}
 	}
-	c.readBy.Store(by)
+	if c.readBy.Load() != by {
+		c.readBy.Store(by)
+	}
 	if !c.onSocket.Load() {
 		return nil
 	}
 	c.dmu.Lock()
 	var err error
 	if c.onSocket.Load() {
-		c.cut.Store(false)
+		if c.cut.Load() {
+			c.cut.Store(false)
+		}
 		c.onSocket.Store(false)
 		err = c.Conn.SetReadDeadline(time.Time{})
 	}
@@ -296,7 +308,9 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 	}
 	switch st {
 	case http.StateActive:
-		tc.streamed.Store(false)
+		if tc.streamed.Load() { // no store, a locked instruction, without need
+			tc.streamed.Store(false)
+		}
 	case http.StateIdle:
 		// The drain reads since only for idle and new connections (the
 		// latter from Accept), and counts from its own start the idle
@@ -305,8 +319,8 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 		tc.readsIdle.Store(tc.reads.Load())
 		if t.exact.Load() {
 			tc.since.Store(time.Now().UnixNano())
-		} else {
-			tc.since.Store(t.now.Load())
+		} else if now := t.now.Load(); tc.since.Load() != now {
+			tc.since.Store(now)
 		}
 	}
 	tc.state.Store(int32(st))
