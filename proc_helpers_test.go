@@ -112,11 +112,14 @@ func startProgram(t *testing.T, bin string, port int, env ...string) *program {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin)
-	cmd.Env = append(append(os.Environ(), "PORT="+strconv.Itoa(port)), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd, err := proctest.Start(func() *exec.Cmd {
+		cmd := exec.Command(bin)
+		cmd.Env = append(append(os.Environ(), "PORT="+strconv.Itoa(port)), env...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	logf.Close()

@@ -75,7 +75,9 @@
 // fails to start is handled like any failed reload: the old worker goes on
 // serving. A running executable cannot be opened for writing on Linux
 // (ETXTBSY): deploy by rename, or remove the file first (cp
-// --remove-destination, install(1)).
+// --remove-destination, install(1)). The other way round, a file still open
+// for writing cannot be run: the master tries again for up to a second
+// before it counts the start of such a binary as failed.
 //
 // # Development mode
 //

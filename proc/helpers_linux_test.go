@@ -194,18 +194,21 @@ func startApp(t *testing.T, cfg appConfig) *app {
 	if cfg.argv != nil {
 		argv = cfg.argv(a.bin)
 	}
-	a.cmd = exec.Command(argv[0], argv[1:]...)
-	a.cmd.Dir = dir
-	a.cmd.Env = append(os.Environ(), "PROCAPP_PORT="+strconv.Itoa(a.port))
-	a.cmd.Env = append(a.cmd.Env, cfg.env...)
-	a.cmd.ExtraFiles = cfg.extraFiles
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.cmd.Stdout, a.cmd.Stderr = w, w
-	if err := a.cmd.Start(); err != nil {
+	a.cmd, err = proctest.Start(func() *exec.Cmd {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PROCAPP_PORT="+strconv.Itoa(a.port))
+		cmd.Env = append(cmd.Env, cfg.env...)
+		cmd.ExtraFiles = cfg.extraFiles
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Stdout, cmd.Stderr = w, w
+		return cmd
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	w.Close()

@@ -3,11 +3,13 @@
 package proc
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // reaper collects every child of the master with wait4(-1), so that no
@@ -65,9 +67,25 @@ func (r *reaper) reap() {
 	}
 }
 
+// busyWait bounds how long start waits for an executable that is open for
+// writing (ETXTBSY) to be closed, as when the new binary of a reload is
+// still being closed by what wrote it.
+const busyWait = time.Second
+
 // start starts a process and registers it before the reaper can see it
 // exit. The *os.Process handle is released: the reaper owns the pid.
 func (r *reaper) start(c *child, exe string, args []string, attr *os.ProcAttr) error {
+	deadline := time.Now().Add(busyWait)
+	for {
+		err := r.startOnce(c, exe, args, attr)
+		if err == nil || !errors.Is(err, syscall.ETXTBSY) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *reaper) startOnce(c *child, exe string, args []string, attr *os.ProcAttr) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p, err := os.StartProcess(exe, args, attr)

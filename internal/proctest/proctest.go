@@ -5,12 +5,16 @@
 package proctest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Proc is what /proc/<pid>/stat says of a process.
@@ -125,4 +129,21 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Start starts the command newCmd returns, trying again with a new one
+// for up to 5 s while the executable is busy (ETXTBSY). A test that writes
+// an executable and then runs it meets that when a parallel test forks
+// while the file is open for writing: the child holds the descriptor until
+// it calls exec, and Linux refuses to run a file open for writing.
+func Start(newCmd func() *exec.Cmd) (*exec.Cmd, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cmd := newCmd()
+		err := cmd.Start()
+		if err == nil || !errors.Is(err, syscall.ETXTBSY) || time.Now().After(deadline) {
+			return cmd, err
+		}
+		time.Sleep(10 * time.Millisecond) // the other child is about to exec
+	}
 }
