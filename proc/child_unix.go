@@ -28,6 +28,7 @@ type child struct {
 	failed    chan struct{} // closed at msgFail
 	stopped   chan struct{} // closed at msgStopped
 	crashDone chan struct{} // closed when the crash pipe reaches EOF
+	ctlDone   chan struct{} // closed when the control channel is read to its end
 	drainedCh chan struct{} // closed at msgDrained
 
 	readyOnce, failOnce, stoppedOnce, drainedOnce sync.Once
@@ -55,6 +56,7 @@ func newChild(pid, gen int) *child {
 		failed:    make(chan struct{}),
 		stopped:   make(chan struct{}),
 		crashDone: make(chan struct{}),
+		ctlDone:   make(chan struct{}),
 		drainedCh: make(chan struct{}),
 		sockets:   make(map[*socket]bool),
 	}

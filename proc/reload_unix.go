@@ -83,7 +83,19 @@ wait:
 			kind = ErrWorkerFailed
 			break wait
 		case <-c.done:
-			kind = ErrWorkerExited
+			// A worker that reports why it failed and exits at once can
+			// be reaped before its report is read: read to the end of
+			// what it sent, and give its reason if it gave one.
+			waitTimeout(c.ctlDone, time.Second)
+			select {
+			case <-c.failed:
+				c.mu.Lock()
+				cause = c.failMsg
+				c.mu.Unlock()
+				kind = ErrWorkerFailed
+			default:
+				kind = ErrWorkerExited
+			}
 			break wait
 		case <-timer.C:
 			cause = "not ready after " + readyTimeout.String()

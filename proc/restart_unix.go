@@ -100,6 +100,7 @@ func (m *master) restore(stateStr, fdsStr string) {
 	for _, d := range st.Draining {
 		c := newChild(d.PID, d.Gen)
 		close(c.crashDone)
+		close(c.ctlDone)
 		c.drainSent = true
 		if !m.reaper.adopt(c) {
 			continue

@@ -74,6 +74,7 @@ func stdFile(f *os.File, fd int) *os.File {
 
 // serve reads the control channel of worker c until it closes.
 func (m *master) serve(c *child) {
+	defer close(c.ctlDone)
 	defer c.conn.close()
 	for {
 		msg, fd, err := c.conn.recv()
