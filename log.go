@@ -13,11 +13,11 @@ import (
 // logAccess writes the access log line of a request.
 func (s *Server) logAccess(r *Request) {
 	l := s.Logger()
+	ctx := r.Request.Context()
 	if h, ok := l.Handler().(flushingHandler); ok && h.plain {
 		// The default logger: the line is formatted here, straight into
 		// the buffer, as slog's TextHandler would format it. That costs a
 		// fifth of what the Logger and the handler do for the same line.
-		ctx := r.Request.Context()
 		if !h.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
@@ -28,7 +28,7 @@ func (s *Server) logAccess(r *Request) {
 			return
 		}
 	}
-	l.LogAttrs(r.Request.Context(), slog.LevelInfo, "request",
+	l.LogAttrs(ctx, slog.LevelInfo, "request",
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", r.resp.Status()),
@@ -143,9 +143,9 @@ func newBufferedLogger(b *logBuffer, level slog.Leveler) *slog.Logger {
 //	time=2026-11-21T17:35:02.113Z level=INFO msg=request method=GET path=/ status=200 bytes=16 dur=41.2µs pid=5051
 //
 // It returns false, writing nothing, for a line it does not format the
-// same way (a method or path that TextHandler would quote, a path too long
-// to be worth it, a year of more than four digits, the zero time); the caller then logs
-// it through slog.
+// same way: a method or path that TextHandler would quote, a path too long
+// to be worth it, a year outside 0-9999, the zero time. The caller then
+// logs it through slog.
 func (b *logBuffer) writeAccess(now time.Time, method, path string, status int, bytes int64, dur time.Duration, pid int) bool {
 	if len(path) > 1024 || !bareText(method) || !bareText(path) {
 		return false

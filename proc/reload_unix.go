@@ -77,9 +77,6 @@ wait:
 		case <-c.ready:
 			return c, nil
 		case <-c.failed:
-			c.mu.Lock()
-			cause = c.failMsg
-			c.mu.Unlock()
 			kind = ErrWorkerFailed
 			break wait
 		case <-c.done:
@@ -89,9 +86,6 @@ wait:
 			waitTimeout(c.ctlDone, time.Second)
 			select {
 			case <-c.failed:
-				c.mu.Lock()
-				cause = c.failMsg
-				c.mu.Unlock()
 				kind = ErrWorkerFailed
 			default:
 				kind = ErrWorkerExited
@@ -111,6 +105,9 @@ wait:
 		}
 	}
 	if kind == ErrWorkerFailed {
+		c.mu.Lock()
+		cause = c.failMsg
+		c.mu.Unlock()
 		// It is exiting by itself; give it a moment.
 		waitTimeout(c.done, time.Second)
 	}
