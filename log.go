@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -12,6 +13,8 @@ import (
 
 // logAccess writes the access log line of a request.
 func (s *Server) logAccess(r *Request) {
+	end := monoNow()
+	dur := time.Duration(end - r.start)
 	l := s.Logger()
 	ctx := r.Request.Context()
 	if h, ok := l.Handler().(flushingHandler); ok && h.plain {
@@ -21,10 +24,7 @@ func (s *Server) logAccess(r *Request) {
 		if !h.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
-		// Since reads only the monotonic clock; the line's time is the
-		// start's wall clock time moved on by as much.
-		dur := time.Since(r.start)
-		if h.b.writeAccess(r.start.Add(dur), r.Method, r.URL.Path, r.resp.Status(), r.resp.written, dur, s.pid) {
+		if h.b.writeAccess(end, dur, r.Method, r.URL.Path, r.resp.Status(), r.resp.written, s.pid) {
 			return
 		}
 	}
@@ -33,9 +33,45 @@ func (s *Server) logAccess(r *Request) {
 		slog.String("path", r.URL.Path),
 		slog.Int("status", r.resp.Status()),
 		slog.Int64("bytes", r.resp.written),
-		slog.Duration("dur", time.Since(r.start)),
+		slog.Duration("dur", dur),
 		slog.Int("pid", s.pid),
 	)
+}
+
+// monoBase is the origin of monoNow.
+var monoBase = time.Now()
+
+// monoNow reads the monotonic clock alone, in nanoseconds since monoBase.
+// time.Now reads the wall clock too: on Linux that is a second call into
+// the vDSO, which under load costs as much as formatting an access line.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// wallClock converts monotonic readings to wall clock time, from a pair
+// of readings it takes again once it is a second old. A wall clock
+// stepped meanwhile shows in the lines of the next second; a slewed one
+// drifts from it by half a millisecond a second at most.
+type wallClock struct {
+	mono int64 // monoNow at the pair's reading; 0 before the first
+	wall int64 // Unix nanoseconds at the same time
+	loc  *time.Location
+}
+
+// at returns the Unix time, as seconds and nanoseconds, of the monotonic
+// reading mono, and the location of the wall clock.
+func (c *wallClock) at(mono int64) (sec, nsec int64, loc *time.Location) {
+	if c.mono == 0 || mono-c.mono >= int64(time.Second) || mono < c.mono {
+		now := time.Now()
+		c.mono, c.wall, c.loc = int64(now.Sub(monoBase)), now.UnixNano(), now.Location()
+		if c.mono == 0 {
+			c.mono = 1
+		}
+	}
+	w := c.wall + (mono - c.mono)
+	sec, nsec = w/1e9, w%1e9
+	if nsec < 0 {
+		sec, nsec = sec-1, nsec+1e9
+	}
+	return sec, nsec, c.loc
 }
 
 // Buffering of the default loggers' output.
@@ -61,10 +97,12 @@ type logBuffer struct {
 	mu     sync.Mutex
 	w      io.Writer
 	buf    []byte
-	armed  bool      // a flush is scheduled
-	stamp  timeStamp // of writeAccess
-	pid    int       // of writeAccess: the pid of pidEnd
-	pidEnd []byte    // " pid=1234\n"
+	armed  bool          // a flush is scheduled
+	stamp  timeStamp     // of writeAccess
+	clock  wallClock     // of writeAccess
+	pid    int           // of writeAccess: the pid of pidEnd
+	pidEnd [pidText]byte // " pid=1234\n"
+	pidLen int           // of pidEnd
 }
 
 func (b *logBuffer) Write(p []byte) (int, error) {
@@ -137,72 +175,251 @@ func newBufferedLogger(b *logBuffer, level slog.Leveler) *slog.Logger {
 	return slog.New(flushingHandler{Handler: h, b: b, plain: true})
 }
 
-// writeAccess appends an access log line to b in the format of slog's
-// TextHandler:
+// writeAccess appends the access log line of a request that ended at the
+// monotonic reading end (of monoNow) and took dur to b, in the format of
+// slog's TextHandler:
 //
 //	time=2026-11-21T17:35:02.113Z level=INFO msg=request method=GET path=/ status=200 bytes=16 dur=41.2µs pid=5051
 //
 // It returns false, writing nothing, for a line it does not format the
-// same way: a method or path that TextHandler would quote, a path too long
-// to be worth it, a year outside 0-9999, the zero time. The caller then
-// logs it through slog.
-func (b *logBuffer) writeAccess(now time.Time, method, path string, status int, bytes int64, dur time.Duration, pid int) bool {
-	if len(path) > 1024 || !bareText(method) || !bareText(path) {
+// same way: a method or path that TextHandler would quote, or a path too
+// long to be worth it. The caller then logs it through slog.
+func (b *logBuffer) writeAccess(end int64, dur time.Duration, method, path string, status int, bytes int64, pid int) bool {
+	if len(path) > maxAccessPath || !bareMethod(method) || !barePath(path) {
 		return false
 	}
-	if now.IsZero() {
-		return false
-	}
-	const most = len("time=2006-01-02T15:04:05.000-07:00 level=INFO msg=request method= path= status=-9223372036854775808 bytes=-9223372036854775808 dur=-2562047h47m16.854775808s pid=-9223372036854775808\n")
 	b.mu.Lock()
-	if len(b.buf)+most+len(method)+len(path) > logBufferSize {
+	sec, nsec, loc := b.clock.at(end)
+	ok := b.appendAccess(sec, nsec, loc, dur, method, path, status, bytes, pid)
+	b.mu.Unlock()
+	return ok
+}
+
+// writeAccessAt is writeAccess for a line of the time t. It also declines
+// a year outside 0-9999 and the zero time.
+func (b *logBuffer) writeAccessAt(t time.Time, dur time.Duration, method, path string, status int, bytes int64, pid int) bool {
+	if len(path) > maxAccessPath || !bareMethod(method) || !barePath(path) || t.IsZero() {
+		return false
+	}
+	b.mu.Lock()
+	ok := b.appendAccess(t.Unix(), int64(t.Nanosecond()), t.Location(), dur, method, path, status, bytes, pid)
+	b.mu.Unlock()
+	return ok
+}
+
+// appendAccess writes the line of writeAccess for the time sec, nsec in
+// loc; b.mu is held. It returns false for a year outside 0-9999.
+//
+// The line is written in place, into the spare capacity of the buffer:
+// the parts of fixed size (the time up to its seconds, the zone and the
+// keys, the pid) are copied as whole arrays, possibly past their end, and
+// the next part is written over the excess. That costs a third of
+// appending part by part.
+func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.Duration, method, path string, status int, bytes int64, pid int) bool {
+	ts := &b.stamp
+	if sec != ts.sec || loc != ts.loc || !ts.set {
+		ts.build(sec, loc)
+	}
+	if !ts.ok {
+		return false
+	}
+	need := accessSlack + len(method) + len(path)
+	if pid != b.pid || b.pidLen == 0 {
+		b.setPid(pid)
+	}
+	if len(b.buf)+need > logBufferSize {
 		b.flushLocked()
 	}
-	buf, ok := b.stamp.append(append(b.buf, "time="...), now)
-	if !ok {
-		b.mu.Unlock()
-		return false
+	if cap(b.buf)-len(b.buf) < need {
+		b.buf = slices.Grow(b.buf, logBufferSize+need)
 	}
-	buf = append(buf, " level=INFO msg=request method="...)
-	buf = append(buf, method...)
-	buf = append(buf, " path="...)
-	buf = append(buf, path...)
-	buf = append(buf, " status="...)
-	buf = appendInt(buf, int64(status))
-	buf = append(buf, " bytes="...)
-	buf = appendInt(buf, bytes)
-	buf = append(buf, " dur="...)
-	buf = append(buf, dur.String()...)
-	if pid != b.pid || b.pidEnd == nil {
-		b.pid = pid
-		b.pidEnd = append(strconv.AppendInt(append(b.pidEnd[:0], " pid="...), int64(pid), 10), '\n')
+	n := len(b.buf)
+	p := b.buf[:cap(b.buf)]
+	*(*[stampHead]byte)(p[n:]) = ts.head
+	n += stampHead
+	put3(p, n, int(nsec/1e6))
+	n += 3
+	*(*[stampTail]byte)(p[n:]) = ts.tail
+	n += ts.tailLen
+	n += copy(p[n:], method)
+	*(*[8]byte)(p[n:]) = keyPath
+	n += len(" path=")
+	n += copy(p[n:], path)
+	*(*[8]byte)(p[n:]) = keyStatus
+	n += len(" status=")
+	if 100 <= status && status <= 999 {
+		put3(p, n, status)
+		n += 3
+	} else {
+		n = len(strconv.AppendInt(p[:n], int64(status), 10))
 	}
-	b.buf = append(buf, b.pidEnd...)
+	*(*[8]byte)(p[n:]) = keyBytes
+	n += len(" bytes=")
+	n = putInt(p, n, bytes)
+	*(*[8]byte)(p[n:]) = keyDur
+	n += len(" dur=")
+	if 0 < dur && dur < time.Second {
+		n = putSubsecond(p, n, uint64(dur))
+	} else {
+		n += copy(p[n:], dur.String())
+	}
+	*(*[pidText]byte)(p[n:]) = b.pidEnd
+	n += b.pidLen
+	b.buf = p[:n]
 	if !b.armed {
 		b.armed = true
 		time.AfterFunc(logFlushDelay, b.Flush)
 	}
-	b.mu.Unlock()
 	return true
 }
 
-// appendInt is strconv.AppendInt(buf, n, 10), in fewer steps for the
-// small numbers of a log line.
-func appendInt(buf []byte, n int64) []byte {
+const (
+	// maxAccessPath is the longest path writeAccess writes itself.
+	maxAccessPath = 1024
+	// accessSlack is room enough for an access line besides its method
+	// and path, with what the copies of arrays write past its end.
+	accessSlack = 256
+	// stampHead is the length of "time=2006-01-02T15:04:05.".
+	stampHead = len("time=2006-01-02T15:04:05.")
+	// stampTail holds the longest zone and the keys up to the method's
+	// value.
+	stampTail = 40
+	// pidText holds " pid=-9223372036854775808\n".
+	pidText = 32
+)
+
+// setPid sets the end of the line writeAccess writes: " pid=1234\n".
+func (b *logBuffer) setPid(pid int) {
+	t := append(strconv.AppendInt([]byte(" pid="), int64(pid), 10), '\n')
+	b.pid = pid
+	b.pidLen = copy(b.pidEnd[:], t)
+}
+
+// The keys writeAccess copies as arrays, padded to eight bytes.
+var (
+	keyPath   = [8]byte{' ', 'p', 'a', 't', 'h', '='}
+	keyStatus = [8]byte{' ', 's', 't', 'a', 't', 'u', 's', '='}
+	keyBytes  = [8]byte{' ', 'b', 'y', 't', 'e', 's', '='}
+	keyDur    = [8]byte{' ', 'd', 'u', 'r', '='}
+)
+
+// pairs holds the two digits of each number below 100.
+const pairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// put3 writes n, 0 <= n <= 999, as three digits into p at i.
+func put3(p []byte, i, n int) {
+	p[i] = byte('0' + n/100)
+	n = n % 100 * 2
+	p[i+1], p[i+2] = pairs[n], pairs[n+1]
+}
+
+// putInt writes the decimal digits of n into p at i, as strconv.AppendInt
+// does, and returns the index after them. p has room for them.
+func putInt(p []byte, i int, n int64) int {
 	if n < 0 || n >= 1e12 {
-		return strconv.AppendInt(buf, n, 10)
+		return len(strconv.AppendInt(p[:i], n, 10))
 	}
-	var d [12]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
+	d := 1
+	for m := n; m >= 10; m /= 10 {
+		d++
+	}
+	end := i + d
+	j := end
+	for n >= 10 {
+		q := n % 100 * 2
+		n /= 100
+		j -= 2
+		p[j], p[j+1] = pairs[q], pairs[q+1]
+	}
+	if j > i {
+		p[i] = byte('0' + n)
+	}
+	return end
+}
+
+// putSubsecond writes u nanoseconds, 0 < u < 1s, as Duration.String does
+// ("7ns", "41.2µs", "1.5ms"), into p at i and returns the index after them.
+func putSubsecond(p []byte, i int, u uint64) int {
+	if u < 1e3 {
+		i = putInt(p, i, int64(u))
+		p[i], p[i+1] = 'n', 's'
+		return i + 2
+	}
+	var frac uint64
+	var prec int
+	if u < 1e6 {
+		i = putInt(p, i, int64(u/1e3))
+		frac, prec = u%1e3, 3
+	} else {
+		i = putInt(p, i, int64(u/1e6))
+		frac, prec = u%1e6, 6
+	}
+	for prec > 0 && frac%10 == 0 {
+		frac /= 10
+		prec--
+	}
+	if prec > 0 {
+		p[i] = '.'
+		for j := i + prec; j > i; j-- {
+			p[j] = byte('0' + frac%10)
+			frac /= 10
+		}
+		i += prec + 1
+	}
+	if u < 1e6 {
+		p[i], p[i+1], p[i+2] = 0xc2, 0xb5, 's' // µs
+		return i + 3
+	}
+	p[i], p[i+1] = 'm', 's'
+	return i + 2
+}
+
+// bareMethod reports whether TextHandler writes the method s without
+// quotes, as bareText judges.
+func bareMethod(s string) bool {
+	switch s {
+	case "GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS":
+		return true
+	}
+	return bareText(s)
+}
+
+// barePath is bareText, eight bytes at a time.
+func barePath(s string) bool {
+	if len(s) < 8 {
+		return bareText(s)
+	}
+	for i := 0; i+8 <= len(s); i += 8 {
+		if quotable(load64(s, i)) {
+			return false
 		}
 	}
-	return append(buf, d[i:]...)
+	// The last eight bytes, overlapping those checked already.
+	return !quotable(load64(s, len(s)-8))
+}
+
+// load64 loads the eight bytes of s at i, little-endian, in one load.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// quotable reports whether any of the eight bytes in x is one bareText
+// refuses: below '!', above '~', or one of '=', '"' and '\\'. The tests
+// are the word-wide ones for a byte below n (x - n) &^ x, above n
+// (x + 127 - n) | x, and zero (x - 1) &^ x, each in the high bit of a
+// byte; a borrow or carry between bytes only ever follows a byte that
+// matched, so whether any byte matched is exact.
+func quotable(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	eq := func(c uint64) uint64 {
+		y := x ^ ones*c
+		return (y - ones) &^ y
+	}
+	return ((x-ones*'!')&^x|(x+ones)|x|eq('=')|eq('"')|eq('\\'))&highs != 0
 }
 
 // bareText reports whether TextHandler writes s without quotes, judging
@@ -220,31 +437,29 @@ func bareText(s string) bool {
 	return true
 }
 
-// timeStamp formats times as TextHandler does, RFC 3339 with milliseconds,
-// keeping the text up to the seconds and the zone of the last second it
-// formatted: most lines then only format their milliseconds.
+// timeStamp is the text of the time in access lines, as TextHandler
+// writes it (RFC 3339 with milliseconds), kept for the last second and
+// location it was made for: most lines then only write their milliseconds.
 type timeStamp struct {
-	sec  int64          // Unix seconds of the text held
-	loc  *time.Location // and its location
-	date []byte         // "2006-01-02T15:04:05"
-	zone []byte         // "Z" or "-07:00"
-	ok   bool           // the year has four digits, as the format needs
+	sec     int64           // Unix seconds of the text held
+	loc     *time.Location  // and its location
+	set     bool            // the fields are set
+	ok      bool            // the year has four digits, as the format needs
+	head    [stampHead]byte // "time=2006-01-02T15:04:05."
+	tail    [stampTail]byte // "-07:00 level=INFO msg=request method="
+	tailLen int             // of tail
 }
 
-// append appends t, or reports false if the format cannot hold its year.
-func (ts *timeStamp) append(buf []byte, t time.Time) ([]byte, bool) {
-	if sec := t.Unix(); sec != ts.sec || t.Location() != ts.loc || ts.date == nil {
-		ts.sec, ts.loc = sec, t.Location()
-		y := t.Year()
-		ts.ok = 0 <= y && y <= 9999
-		ts.date = t.AppendFormat(ts.date[:0], "2006-01-02T15:04:05")
-		ts.zone = t.AppendFormat(ts.zone[:0], "Z07:00")
-	}
+// build makes the text of the second sec in loc.
+func (ts *timeStamp) build(sec int64, loc *time.Location) {
+	t := time.Unix(sec, 0).In(loc)
+	ts.sec, ts.loc, ts.set = sec, loc, true
+	y := t.Year()
+	ts.ok = 0 <= y && y <= 9999
 	if !ts.ok {
-		return buf, false
+		return
 	}
-	ms := t.Nanosecond() / 1e6
-	buf = append(buf, ts.date...)
-	buf = append(buf, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
-	return append(buf, ts.zone...), true
+	copy(ts.head[:], t.AppendFormat([]byte("time="), "2006-01-02T15:04:05."))
+	tail := append(t.AppendFormat(nil, "Z07:00"), " level=INFO msg=request method="...)
+	ts.tailLen = copy(ts.tail[:], tail)
 }

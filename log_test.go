@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,10 +77,10 @@ func textLine(t *testing.T, now time.Time, method, path string, status int, byte
 }
 
 // accessLine is the line writeAccess writes, and whether it wrote one.
-func accessLine(now time.Time, method, path string, status int, bytes int64, dur time.Duration, pid int) (string, bool) {
+func accessLine(at time.Time, dur time.Duration, method, path string, status int, bytes int64, pid int) (string, bool) {
 	var out strings.Builder
 	b := &logBuffer{w: &out}
-	ok := b.writeAccess(now, method, path, status, bytes, dur, pid)
+	ok := b.writeAccessAt(at, dur, method, path, status, bytes, pid)
 	b.Flush()
 	return out.String(), ok
 }
@@ -94,7 +95,7 @@ func TestWriteAccessMatchesTextHandler(t *testing.T) {
 	}
 	tests := []struct {
 		name         string
-		now          time.Time
+		at           time.Time
 		method, path string
 		status       int
 		bytes        int64
@@ -108,6 +109,12 @@ func TestWriteAccessMatchesTextHandler(t *testing.T) {
 		{"error", at, "DELETE", "/x/y;z?&", 500, 21, 3*time.Minute + time.Nanosecond, true},
 		{"negatives", at, "GET", "/", -1, -5, -time.Second, true},
 		{"zero duration", at, "GET", "/~u/%2F", 404, 19, 0, true},
+		{"one second", at, "GET", "/", 200, 0, time.Second, true},
+		{"just under a second", at, "GET", "/", 200, 0, time.Second - 1, true},
+		{"hours", at, "GET", "/", 200, 0, 26*time.Hour + 1500*time.Millisecond, true},
+		{"other status", at, "PROPFIND", "/dav/", 99, 1e12, 1000, true},
+		{"long status", at, "GET", "/", 1000, 999_999_999_999, 1000, true},
+		{"long path", at, "GET", "/" + strings.Repeat("a", 1023), 200, 0, 0, true},
 		{"year 1", time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), "GET", "/", 200, 0, 0, true},
 		{"zero time", time.Time{}, "GET", "/", 200, 0, 0, false}, // TextHandler leaves the time out
 		{"space in path", at, "GET", "/a b", 200, 0, 0, false},
@@ -117,14 +124,14 @@ func TestWriteAccessMatchesTextHandler(t *testing.T) {
 		{"unicode path", at, "GET", "/é", 200, 0, 0, false},
 		{"control byte", at, "GET", "/a\x01", 200, 0, 0, false},
 		{"empty method", at, "", "/", 200, 0, 0, false},
-		{"long path", at, "GET", "/" + strings.Repeat("a", 2000), 200, 0, 0, false},
+		{"too long a path", at, "GET", "/" + strings.Repeat("a", 1024), 200, 0, 0, false},
 		{"year 10000", time.Date(10000, 6, 1, 0, 0, 0, 0, time.UTC), "GET", "/", 200, 0, 0, false},
 	}
 	for _, tt := range tests {
 		for _, loc := range zones {
 			t.Run(tt.name+"/"+loc.String(), func(t *testing.T) {
-				now := tt.now.In(loc)
-				got, ok := accessLine(now, tt.method, tt.path, tt.status, tt.bytes, tt.dur, 4242)
+				at := tt.at.In(loc)
+				got, ok := accessLine(at, tt.dur, tt.method, tt.path, tt.status, tt.bytes, 4242)
 				if ok != tt.formats {
 					t.Fatalf("writeAccess returned %v, want %v (wrote %q)", ok, tt.formats, got)
 				}
@@ -134,7 +141,7 @@ func TestWriteAccessMatchesTextHandler(t *testing.T) {
 					}
 					return
 				}
-				if want := textLine(t, now, tt.method, tt.path, tt.status, tt.bytes, tt.dur, 4242); got != want {
+				if want := textLine(t, at, tt.method, tt.path, tt.status, tt.bytes, tt.dur, 4242); got != want {
 					t.Errorf("writeAccess wrote\n%q\nTextHandler writes\n%q", got, want)
 				}
 			})
@@ -160,7 +167,7 @@ func TestWriteAccessTimeCache(t *testing.T) {
 			now = now.In(paris) // around the change to summer time
 		}
 		pid := 1 + i%3 // the pid's text is kept too
-		if !b.writeAccess(now, "GET", "/", 200, int64(i), 0, pid) {
+		if !b.writeAccessAt(now, 0, "GET", "/", 200, int64(i), pid) {
 			t.Fatalf("writeAccess declined %v", now)
 		}
 		want.WriteString(textLine(t, now, "GET", "/", 200, int64(i), 0, pid))
@@ -175,13 +182,125 @@ func FuzzWriteAccess(f *testing.F) {
 	f.Add(int64(1795282502113999999), 0, "GET", "/user/repos", 200, int64(16), int64(41200), 77)
 	f.Add(int64(-62135596800000000), -3600, "POST", "/a", -1, int64(-1), int64(-1), -1)
 	f.Fuzz(func(t *testing.T, unixNano int64, zone int, method, path string, status int, bytes, dur int64, pid int) {
-		now := time.Unix(0, unixNano).In(time.FixedZone("Z", zone%(24*3600)))
-		got, ok := accessLine(now, method, path, status, bytes, time.Duration(dur), pid)
+		at := time.Unix(0, unixNano).In(time.FixedZone("Z", zone%(24*3600)))
+		d := time.Duration(dur)
+		got, ok := accessLine(at, d, method, path, status, bytes, pid)
 		if !ok {
 			return
 		}
-		if want := textLine(t, now, method, path, status, bytes, time.Duration(dur), pid); got != want {
+		if want := textLine(t, at, method, path, status, bytes, d, pid); got != want {
 			t.Errorf("writeAccess wrote\n%q\nTextHandler writes\n%q", got, want)
+		}
+	})
+}
+
+// TestWriteAccessClock writes lines at monotonic readings and checks
+// their wall clock time: from a fresh pair of readings, from the pair kept
+// within its second, and from a new pair after it.
+func TestWriteAccessClock(t *testing.T) {
+	var out strings.Builder
+	b := &logBuffer{w: &out}
+	before := time.Now()
+	if !b.writeAccess(monoNow(), 0, "GET", "/", 200, 0, 1) {
+		t.Fatal("writeAccess declined")
+	}
+	after := time.Now()
+	b.Flush()
+	stamp := strings.TrimPrefix(strings.Fields(out.String())[0], "time=")
+	got, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		t.Fatalf("line %q: %v", out.String(), err)
+	}
+	// The line has milliseconds; the clock pair is read after the request
+	// ended, so allow for both.
+	if got.Before(before.Truncate(time.Millisecond).Add(-time.Millisecond)) || got.After(after.Add(time.Millisecond)) {
+		t.Errorf("line time %v, not between %v and %v", got, before, after)
+	}
+
+	const base = int64(5 * time.Second)
+	wall := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name  string
+		mono  int64
+		want  time.Time
+		again bool // the pair is read again
+	}{
+		{"within the second", base + 999_999_999, wall.Add(999_999_999), false},
+		{"at the pair", base, wall, false},
+		{"a second on", base + int64(time.Second), time.Time{}, true},
+		{"before the pair", base - 1, time.Time{}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := wallClock{mono: base, wall: wall.UnixNano(), loc: time.UTC}
+			sec, nsec, loc := c.at(tt.mono)
+			if again := c.mono != base; again != tt.again {
+				t.Fatalf("pair read again: %v, want %v", again, tt.again)
+			}
+			if tt.again {
+				return
+			}
+			if got := time.Unix(sec, nsec).In(loc); !got.Equal(tt.want) || loc != time.UTC {
+				t.Errorf("at(%d) = %v in %v, want %v", tt.mono, got, loc, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzBarePath checks the word-wide test of a path against the byte-wise
+// one it stands for.
+func FuzzBarePath(f *testing.F) {
+	f.Add("/user/repos")
+	f.Add("/a=b/cdefghij")
+	f.Add("/abcdefgh\x7f")
+	f.Add("/abcdefg~\x80")
+	f.Add("/!!!!!!!!\" ")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := barePath(s), bareText(s); got != want {
+			t.Errorf("barePath(%q) = %v, bareText says %v", s, got, want)
+		}
+	})
+}
+
+func TestBarePathBytes(t *testing.T) {
+	// Each byte value at each place of a word, between bytes on either side
+	// that a borrow or carry could wrongly mark or hide.
+	for c := range 256 {
+		for at := range 16 {
+			for _, fill := range []byte{'!', '~', 'a', '>', '<'} {
+				p := []byte(strings.Repeat(string(fill), 16))
+				p[at] = byte(c)
+				if got, want := barePath(string(p)), bareText(string(p)); got != want {
+					t.Fatalf("barePath(%q) = %v, bareText says %v", p, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestPutSubsecond(t *testing.T) {
+	for _, u := range []uint64{1, 9, 10, 999, 1000, 1001, 1010, 1100, 41200, 999_999, 1_000_000,
+		1_000_001, 1_500_000, 12_345_678, 100_000_000, 999_999_999} {
+		p := make([]byte, 32)
+		n := putSubsecond(p, 3, u)
+		if got, want := string(p[3:n]), time.Duration(u).String(); got != want {
+			t.Errorf("putSubsecond(%d) = %q, want %q", u, got, want)
+		}
+	}
+}
+
+func FuzzPutNumbers(f *testing.F) {
+	f.Add(int64(41200))
+	f.Add(int64(-1))
+	f.Add(int64(999_999_999_999))
+	f.Fuzz(func(t *testing.T, n int64) {
+		p := make([]byte, 40)
+		if got, want := string(p[5:putInt(p, 5, n)]), strconv.FormatInt(n, 10); got != want {
+			t.Errorf("putInt(%d) = %q, want %q", n, got, want)
+		}
+		if d := time.Duration(n % 1e9); d > 0 {
+			if got, want := string(p[5:putSubsecond(p, 5, uint64(d))]), d.String(); got != want {
+				t.Errorf("putSubsecond(%d) = %q, want %q", d, got, want)
+			}
 		}
 	})
 }

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 )
@@ -50,7 +49,7 @@ type Request struct {
 	bodyRead   bool
 	exited     bool
 	panicStack []byte
-	start      time.Time // set only when the access log is on
+	start      int64 // monoNow at the start, set only when the access log is on
 	resp       Response
 }
 
@@ -121,7 +120,7 @@ func (s *Server) handler(chain []HandlerFunc) httprouter.Handle {
 		r := requestPool.Get().(*Request)
 		logOn := s.access.Load()
 		if logOn {
-			r.start = time.Now()
+			r.start = monoNow()
 		}
 		// While the GC marks, every pointer stored costs a write barrier:
 		// what is already in place is not stored again.
