@@ -41,11 +41,10 @@ type connHold struct {
 // trackedConn is a connection with its HTTP state as net/http reports it.
 type trackedConn struct {
 	net.Conn
-	state     atomic.Int32 // http.ConnState
-	since     atomic.Int64 // unix nanoseconds of accepting or of going idle
-	reads     atomic.Int64 // reads that returned data
-	readsIdle atomic.Int64 // reads when it last became idle
-	h2        atomic.Bool
+	state atomic.Int32 // http.ConnState
+	since atomic.Int64 // unix nanoseconds of accepting or of going idle
+	quiet atomic.Bool  // new or idle, and nothing read since
+	h2    atomic.Bool
 	// streamed is set by Response.Flush: the response of the current or
 	// last request was a stream (SSE, long poll). A drain closes such a
 	// connection as soon as it is idle, since its client reconnects
@@ -59,6 +58,11 @@ type trackedConn struct {
 	direct   atomic.Bool  // hijacked: deadlines go to the socket as they come
 	dmu      sync.Mutex   // held to change the socket's read deadline
 	cut      atomic.Bool  // the sweeper set the socket's deadline (changed under dmu)
+
+	// The header and idle timeouts, when the tracker enforces them (on
+	// plain HTTP/1 connections); see waitFor.
+	headerTimeout, idleTimeout time.Duration
+	wait                       atomic.Int64 // a deadline, a waitFor, or 0
 }
 
 // connKey is the context key of the *trackedConn of a request.
@@ -109,6 +113,29 @@ func markStreamed(ctx context.Context) {
 const (
 	lazyDeadline = time.Second
 	sweepTick    = 100 * time.Millisecond
+)
+
+// Header and idle timeouts.
+//
+// net/http enforces a header and an idle timeout with a read deadline
+// computed from time.Now at each request, twice per request on top of the
+// clock readings it always makes; under load each costs about what
+// formatting an access line does. On plain HTTP/1 connections the tracker
+// enforces them instead, from the state changes and reads it sees anyway,
+// without reading the clock: a connection that goes idle, or receives its
+// first bytes while idle, stores what it waits for (waitIdle, waitHeader)
+// in wait, and the next sweep turns that into a deadline counted from its
+// own time, which is after the event. A deadline so set fires up to two
+// sweepTicks late, never early. A new connection has its header deadline
+// from the time of its accept, as net/http has.
+//
+// The read timeout stays with net/http, which computes it from a clock
+// reading it makes in any case.
+type waitFor int64
+
+const (
+	waitIdle   waitFor = -1 // idle since a moment before the next sweep
+	waitHeader waitFor = -2 // reading headers since then
 )
 
 // SetReadDeadline sets the read deadline, keeping a far one for the
@@ -170,8 +197,13 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	for n == 0 && err != nil && c.cut.Load() && c.uncut(err) {
 		n, err = c.Conn.Read(p)
 	}
-	if n > 0 {
-		c.reads.Add(1)
+	if n > 0 && c.quiet.Load() {
+		// The first bytes since the connection went idle: the next
+		// request's headers are due within the header timeout.
+		c.quiet.Store(false)
+		if c.headerTimeout > 0 && http.ConnState(c.state.Load()) == http.StateIdle {
+			c.wait.Store(int64(waitHeader))
+		}
 	}
 	return n, err
 }
@@ -181,11 +213,18 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 func (c *trackedConn) cutRead(now int64) {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
-	if by := c.readBy.Load(); by != 0 && by <= now && !c.direct.Load() {
+	if c.overdue(now) && !c.direct.Load() {
 		c.cut.Store(true)
 		c.onSocket.Store(true)
-		c.Conn.SetReadDeadline(time.Unix(0, by))
+		c.Conn.SetReadDeadline(time.Unix(0, 1))
 	}
+}
+
+// overdue reports whether the read deadline or the header or idle
+// deadline has passed at now.
+func (c *trackedConn) overdue(now int64) bool {
+	by, w := c.readBy.Load(), c.wait.Load()
+	return (by != 0 && by <= now) || (w > 0 && w <= now)
 }
 
 // uncut undoes a cut that a later deadline has made early, as when the
@@ -200,7 +239,7 @@ func (c *trackedConn) uncut(err error) bool {
 	if !c.cut.Load() {
 		return false
 	}
-	if by := c.readBy.Load(); by != 0 && by <= time.Now().UnixNano() {
+	if c.overdue(time.Now().UnixNano()) {
 		return false
 	}
 	c.cut.Store(false)
@@ -215,6 +254,7 @@ func (c *trackedConn) hijacked() {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
 	c.direct.Store(true)
+	c.wait.Store(0)
 	if by := c.readBy.Swap(0); by != 0 {
 		c.Conn.SetReadDeadline(time.Unix(0, by))
 	} else if c.cut.Load() {
@@ -234,7 +274,8 @@ func unixNano(d time.Time) int64 {
 	return d.UnixNano()
 }
 
-// sweep cuts the reads of connections whose far deadline has passed, every
+// sweep cuts the reads of connections whose far deadline has passed, and
+// sets the header and idle deadlines of those that wait for one, every
 // sweepTick until the tracker has no connection left.
 func (t *connTracker) sweep() {
 	tick := time.NewTicker(sweepTick)
@@ -250,7 +291,15 @@ func (t *connTracker) sweep() {
 			return
 		}
 		for c := range t.conns {
-			if by := c.readBy.Load(); by != 0 && by <= now {
+			if w := c.wait.Load(); w < 0 {
+				d := c.idleTimeout
+				if waitFor(w) == waitHeader {
+					d = c.headerTimeout
+				}
+				// Unless the connection moved on meanwhile.
+				c.wait.CompareAndSwap(w, now+int64(d))
+			}
+			if c.overdue(now) {
 				due = append(due, c)
 			}
 		}
@@ -267,6 +316,9 @@ func (t *connTracker) sweep() {
 type trackingListener struct {
 	net.Listener
 	t *connTracker
+	// The header and idle timeouts the tracker enforces on the
+	// connections; 0 leaves one to net/http.
+	headerTimeout, idleTimeout time.Duration
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
@@ -274,9 +326,13 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c, t: l.t}
+	tc := &trackedConn{Conn: c, t: l.t, headerTimeout: l.headerTimeout, idleTimeout: l.idleTimeout}
 	now := time.Now().UnixNano()
 	tc.since.Store(now)
+	tc.quiet.Store(true)
+	if tc.headerTimeout > 0 {
+		tc.wait.Store(now + int64(tc.headerTimeout))
+	}
 	l.t.mu.Lock()
 	if l.t.conns == nil {
 		l.t.conns = make(map[*trackedConn]struct{})
@@ -311,12 +367,20 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 		if tc.streamed.Load() { // no store, a locked instruction, without need
 			tc.streamed.Store(false)
 		}
+		if tc.wait.Load() != 0 {
+			tc.wait.Store(0) // the headers are in
+		}
 	case http.StateIdle:
+		tc.quiet.Store(true)
+		if tc.idleTimeout > 0 {
+			tc.wait.Store(int64(waitIdle))
+		} else if tc.wait.Load() != 0 {
+			tc.wait.Store(0)
+		}
 		// The drain reads since only for idle and new connections (the
 		// latter from Accept), and counts from its own start the idle
 		// time of a connection that went idle before it: until a drain
 		// runs, the time of the last sweep does, saving a clock read.
-		tc.readsIdle.Store(tc.reads.Load())
 		if t.exact.Load() {
 			tc.since.Store(time.Now().UnixNano())
 		} else if now := t.now.Load(); tc.since.Load() != now {
@@ -435,7 +499,7 @@ func (t *connTracker) drain(ctx context.Context, grace time.Duration) (served in
 				continue
 			}
 			since := max(c.since.Load(), start)
-			if (now-since < int64(grace) && !c.streamed.Load()) || c.reads.Load() != c.readsIdle.Load() || pendingBytes(c.Conn) != 0 {
+			if (now-since < int64(grace) && !c.streamed.Load()) || !c.quiet.Load() || pendingBytes(c.Conn) != 0 {
 				continue
 			}
 			// Idle past the grace (or after a stream) with nothing

@@ -14,13 +14,20 @@ import (
 // TCP connection it accepted, and the client side.
 func trackedPair(t *testing.T) (*connTracker, *trackedConn, net.Conn) {
 	t.Helper()
+	return timedPair(t, 0, 0)
+}
+
+// timedPair is trackedPair with the tracker enforcing the given header and
+// idle timeouts.
+func timedPair(t *testing.T, header, idle time.Duration) (*connTracker, *trackedConn, net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	tr := new(connTracker)
-	tl := &trackingListener{Listener: ln, t: tr}
+	tl := &trackingListener{Listener: ln, t: tr, headerTimeout: header, idleTimeout: idle}
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +191,102 @@ func TestHijackedDeadlineOnSocket(t *testing.T) {
 	r := await(t, readAsync(c))
 	if !errors.Is(r.err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read on a hijacked connection past its deadline = %q, %v", r.data, r.err)
+	}
+}
+
+// TestHeaderDeadlineOfNewConnection: a new connection is cut if its
+// headers are not in within the header timeout of its accept.
+func TestHeaderDeadlineOfNewConnection(t *testing.T) {
+	t.Parallel()
+	accepted := time.Now()
+	_, c, client := timedPair(t, 300*time.Millisecond, time.Minute)
+	if w := c.wait.Load(); w < accepted.Add(300*time.Millisecond).UnixNano() {
+		t.Fatalf("new connection waits for %d, want its accept plus the header timeout", w)
+	}
+	client.Write([]byte("GET / HTTP/1.1\r\n")) // and no more
+	if r := await(t, readAsync(c)); r.err != nil {
+		t.Fatalf("first read = %v", r.err)
+	}
+	r := await(t, readAsync(c))
+	if !errors.Is(r.err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read of headers that never end = %q, %v; want a deadline error", r.data, r.err)
+	}
+	if took := time.Since(accepted); took < 300*time.Millisecond {
+		t.Errorf("cut %v after the accept, before the header timeout", took)
+	}
+}
+
+// TestIdleAndHeaderWaits follows a connection through a request's states:
+// idle, the next request's first bytes, its headers in.
+func TestIdleAndHeaderWaits(t *testing.T) {
+	t.Parallel()
+	tr, c, client := timedPair(t, time.Minute, time.Hour)
+	tr.state(c, http.StateActive)
+	if w := c.wait.Load(); w != 0 {
+		t.Fatalf("active connection waits for %d, want nothing", w)
+	}
+
+	idle := time.Now()
+	tr.state(c, http.StateIdle)
+	if w := waitFor(c.wait.Load()); w != waitIdle {
+		t.Fatalf("idle connection waits for %d, want waitIdle", w)
+	}
+	// The next sweep counts the idle timeout from its own time.
+	waitUntil(t, "a sweep to set the idle deadline", func() bool { return c.wait.Load() > 0 })
+	if w := c.wait.Load(); w < idle.Add(time.Hour).UnixNano() {
+		t.Errorf("idle deadline %v, before the idle timeout from going idle at %v", time.Unix(0, w), idle)
+	}
+
+	client.Write([]byte("GET"))
+	if r := await(t, readAsync(c)); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if w := waitFor(c.wait.Load()); w != waitHeader {
+		t.Fatalf("idle connection that received bytes waits for %d, want waitHeader", w)
+	}
+	if c.quiet.Load() {
+		t.Error("connection that received bytes since going idle still counts as quiet")
+	}
+	tr.state(c, http.StateActive)
+	if w := c.wait.Load(); w != 0 {
+		t.Errorf("connection with its headers in waits for %d, want nothing", w)
+	}
+}
+
+// TestIdleDeadlineFires: an idle connection is cut once the idle timeout
+// has passed, not before.
+func TestIdleDeadlineFires(t *testing.T) {
+	t.Parallel()
+	const idle = 300 * time.Millisecond
+	tr, c, _ := timedPair(t, time.Minute, idle)
+	tr.state(c, http.StateActive)
+	start := time.Now()
+	tr.state(c, http.StateIdle)
+	r := await(t, readAsync(c))
+	if !errors.Is(r.err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read on an idle connection = %q, %v; want a deadline error", r.data, r.err)
+	}
+	if took := time.Since(start); took < idle {
+		t.Errorf("idle connection cut after %v, before the idle timeout of %v", took, idle)
+	}
+}
+
+// TestStaleIdleCutUndone replays a sweep that found the idle deadline
+// passed just as the next request arrived.
+func TestStaleIdleCutUndone(t *testing.T) {
+	t.Parallel()
+	tr, c, client := timedPair(t, time.Minute, time.Hour)
+	tr.state(c, http.StateIdle)
+	now := time.Now().UnixNano()
+	c.wait.Store(now - 1)
+	c.cutRead(now)
+	if !c.cut.Load() {
+		t.Fatal("cutRead left a connection past its idle deadline alone")
+	}
+	c.wait.Store(int64(waitHeader)) // the next request arrived meanwhile
+	client.Write([]byte("x"))
+	if r := await(t, readAsync(c)); r.err != nil || r.data != "x" {
+		t.Fatalf("read after a stale idle cut = %q, %v; want x", r.data, r.err)
 	}
 }
 

@@ -180,7 +180,7 @@ type Server struct {
 	mu       sync.Mutex
 	cfg      ServerConfig
 	state    serverState
-	httpSrv  *http.Server
+	httpSrvs []*http.Server // plain, then TLS
 	lns      []*listener
 	serveWG  sync.WaitGroup
 	done     chan struct{} // closed once the server has fully stopped
@@ -517,35 +517,55 @@ func (s *Server) start() error {
 		return err
 	}
 	s.router.compile()
-	hs := &http.Server{
-		Handler:           http.HandlerFunc(s.serveConn),
-		TLSConfig:         tlsConf,
-		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-		ReadTimeout:       orDefault(cfg.ReadTimeout, DefaultReadTimeout),
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ConnState:         s.conns.state,
-		ConnContext:       connContext,
-		ErrorLog:          slog.NewLogLogger(s.Logger().Handler(), slog.LevelWarn),
+	// Plain HTTP/1 connections have their header and idle timeouts
+	// enforced by the tracker, which saves net/http two clock readings per
+	// request (see waitFor); HTTPS ones, which may speak HTTP/2, keep
+	// net/http's.
+	headerTimeout := orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	idleTimeout := orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	newHTTPServer := func(tlsConf *tls.Config, header, idle time.Duration) *http.Server {
+		hs := &http.Server{
+			Handler:           http.HandlerFunc(s.serveConn),
+			TLSConfig:         tlsConf,
+			ReadHeaderTimeout: header,
+			ReadTimeout:       orDefault(cfg.ReadTimeout, DefaultReadTimeout),
+			WriteTimeout:      cfg.WriteTimeout,
+			IdleTimeout:       idle,
+			MaxHeaderBytes:    cfg.MaxHeaderBytes,
+			ConnState:         s.conns.state,
+			ConnContext:       connContext,
+			ErrorLog:          slog.NewLogLogger(s.Logger().Handler(), slog.LevelWarn),
+		}
+		if hs.ReadTimeout < 0 {
+			hs.ReadTimeout = 0
+		}
+		if hs.MaxHeaderBytes == 0 {
+			hs.MaxHeaderBytes = DefaultMaxHeaderBytes
+		}
+		return hs
 	}
-	if hs.ReadTimeout < 0 {
-		hs.ReadTimeout = 0
-	}
-	if hs.MaxHeaderBytes == 0 {
-		hs.MaxHeaderBytes = DefaultMaxHeaderBytes
+	// A negative timeout is none to net/http; a zero one would fall back
+	// to ReadTimeout.
+	plain := newHTTPServer(nil, -1, -1)
+	s.httpSrvs = []*http.Server{plain}
+	var secure *http.Server
+	if https {
+		secure = newHTTPServer(tlsConf, headerTimeout, idleTimeout)
+		s.httpSrvs = append(s.httpSrvs, secure)
 	}
 	if https {
 		s.watchCertificate(cfg.HTTPSCertFile, cfg.HTTPSKeyFile)
 	}
-	s.httpSrv = hs
 	s.lns = lns
 	s.state = stateRunning
 	registerRunning(s)
 	for _, l := range lns {
-		var inner net.Listener = &trackingListener{Listener: l.Listener, t: &s.conns}
+		hs := plain
+		var inner net.Listener = &trackingListener{Listener: l.Listener, t: &s.conns,
+			headerTimeout: max(headerTimeout, 0), idleTimeout: max(idleTimeout, 0)}
 		if l.scheme == "https" {
-			inner = tls.NewListener(inner, tlsConf)
+			hs = secure
+			inner = tls.NewListener(&trackingListener{Listener: l.Listener, t: &s.conns}, tlsConf)
 		}
 		s.serveWG.Add(1)
 		go func() {
@@ -782,8 +802,16 @@ func (s *Server) finishDrain(ctx context.Context) error {
 	// HTTP/2 connections are left to Shutdown, which sends them GOAWAY and
 	// waits for their streams.
 	var err error
-	if serr := s.httpSrv.Shutdown(ctx); serr != nil && ctx.Err() != nil {
-		s.httpSrv.Close()
+	var serr error
+	for _, hs := range s.httpSrvs {
+		if e := hs.Shutdown(ctx); e != nil && serr == nil {
+			serr = e
+		}
+	}
+	if serr != nil && ctx.Err() != nil {
+		for _, hs := range s.httpSrvs {
+			hs.Close()
+		}
 		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, timeout, ctx.Err())
 	} else if serr != nil {
 		s.Logger().Warn("baton: shutdown", "server", s.name, "err", serr)

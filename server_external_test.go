@@ -367,8 +367,52 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
 		t.Fatalf("read on the idle connection = %d bytes, %v; want the server to close it", n, err)
 	}
-	if took := time.Since(idle); took < c.IdleTimeout-50*time.Millisecond {
+	if took := time.Since(idle); took < c.IdleTimeout {
 		t.Errorf("idle connection closed after %v, before the idle timeout of %v", took, c.IdleTimeout)
+	}
+}
+
+// TestIdleTimeoutRestartsPerRequest sends requests on one connection at
+// intervals shorter than the idle timeout, for longer than it in all: the
+// connection stays open. Then it sends the start of a request and no more:
+// the header timeout, not the longer idle timeout, closes it.
+func TestIdleTimeoutRestartsPerRequest(t *testing.T) {
+	s := newServer(t)
+	c := s.Config()
+	c.IdleTimeout = time.Second
+	c.ReadHeaderTimeout = 1500 * time.Millisecond
+	s.SetConfig(c)
+	s.BindHandler("/", echo("ok"))
+	startServer(t, s)
+
+	conn, err := net.Dial("tcp", s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(conn)
+	start := time.Now()
+	for i := 0; time.Since(start) < 2500*time.Millisecond; i++ {
+		if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+			t.Fatalf("request %d after %v: %v", i, time.Since(start), err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d after %v: %v", i, time.Since(start), err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		time.Sleep(400 * time.Millisecond) // the client's pause: idle, but less than the timeout
+	}
+
+	conn.Write([]byte("GET / HTTP/1.1\r\n"))
+	stalled := time.Now()
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("read on a connection with headers stalled = %d bytes, %v; want the server to close it", n, err)
+	}
+	if took := time.Since(stalled); took < c.ReadHeaderTimeout {
+		t.Errorf("stalled headers cut after %v, before the header timeout of %v", took, c.ReadHeaderTimeout)
 	}
 }
 
