@@ -318,11 +318,21 @@ func put3(p []byte, i, n int) {
 // putInt writes the decimal digits of n into p at i, as strconv.AppendInt
 // does, and returns the index after them. p has room for them.
 func putInt(p []byte, i int, n int64) int {
-	if n < 0 || n >= 1e12 {
+	switch {
+	case n < 0 || n >= 1e12:
 		return len(strconv.AppendInt(p[:i], n, 10))
+	case n < 10:
+		p[i] = byte('0' + n)
+		return i + 1
+	case n < 100:
+		p[i], p[i+1] = pairs[2*n], pairs[2*n+1]
+		return i + 2
+	case n < 1000:
+		put3(p, i, int(n))
+		return i + 3
 	}
-	d := 1
-	for m := n; m >= 10; m /= 10 {
+	d := 4
+	for m := n / 1e4; m > 0; m /= 10 {
 		d++
 	}
 	end := i + d
@@ -347,26 +357,26 @@ func putSubsecond(p []byte, i int, u uint64) int {
 		p[i], p[i+1] = 'n', 's'
 		return i + 2
 	}
-	var frac uint64
-	var prec int
+	// The fraction's digits, then back over its trailing zeros, and over
+	// the point if nothing is left of it.
 	if u < 1e6 {
 		i = putInt(p, i, int64(u/1e3))
-		frac, prec = u%1e3, 3
+		p[i] = '.'
+		put3(p, i+1, int(u%1e3))
+		i += 4
 	} else {
 		i = putInt(p, i, int64(u/1e6))
-		frac, prec = u%1e6, 6
-	}
-	for prec > 0 && frac%10 == 0 {
-		frac /= 10
-		prec--
-	}
-	if prec > 0 {
 		p[i] = '.'
-		for j := i + prec; j > i; j-- {
-			p[j] = byte('0' + frac%10)
-			frac /= 10
-		}
-		i += prec + 1
+		frac := int(u % 1e6)
+		put3(p, i+1, frac/1e3)
+		put3(p, i+4, frac%1e3)
+		i += 7
+	}
+	for p[i-1] == '0' {
+		i--
+	}
+	if p[i-1] == '.' {
+		i--
 	}
 	if u < 1e6 {
 		p[i], p[i+1], p[i+2] = 0xc2, 0xb5, 's' // µs
