@@ -88,10 +88,12 @@ type ServerConfig struct {
 	// ReadHeaderTimeout bounds the time to read request headers, which cuts
 	// off slowloris clients. If zero, DefaultReadHeaderTimeout is used.
 	//
-	// A read timeout (this one, ReadTimeout or IdleTimeout) of a second or
-	// more fires up to a tenth of a second late: the server checks such
-	// deadlines every 100 ms rather than arm a timer on the socket at every
-	// request, which cost a tenth of the CPU of a small request.
+	// Read timeouts are checked every 100 ms rather than by a timer armed
+	// on the socket at every request, which cost a tenth of the CPU of a
+	// small request. On plain HTTP connections the header and idle
+	// timeouts fire up to two tenths of a second late, never early; a
+	// read timeout (ReadTimeout, or on HTTPS any of the three) of a second
+	// or more fires up to a tenth of a second late.
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds the time to read a whole request. If zero,
 	// DefaultReadTimeout is used; a negative value means no limit.
