@@ -37,7 +37,7 @@ func (m *master) runCommand(ctx context.Context, dir string, env []string, stdou
 	if err != nil {
 		return fmt.Errorf("baton: %s: %w", name, err)
 	}
-	cmdline := name + " " + strings.Join(args, " ")
+	cmdline := strings.Join(append([]string{name}, args...), " ")
 	var closers []*os.File
 	closeAll := func() {
 		for _, f := range closers {

@@ -47,6 +47,13 @@
 // from the binary on disk (same pid; the sockets are kept open across the
 // exec, so new connections wait in the backlog rather than being refused)
 // and starts a fresh worker. The old worker finishes draining meanwhile.
+// After the exec there is nothing to fall back on, so the master first runs
+// the binary with BATON_PROBE=1, which makes [Init] exit 0: a binary that
+// cannot be executed, or exits or crashes before its first call of Init,
+// fails that probe, the restart is refused with the reason (and the
+// probe's last output), and the worker goes on serving. A binary that
+// passes and fails later leaves the master running, starting workers with
+// the backoff below.
 //
 // A shutdown (SIGINT, SIGTERM, SIGQUIT, SIGHUP, [Worker.Shutdown]) drains
 // the workers, waits for them (bounded), closes the sockets and exits 0. A

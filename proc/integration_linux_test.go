@@ -677,38 +677,56 @@ func TestDrainTimeoutKillsOldWorker(t *testing.T) {
 	checkNoZombies(t, a.pid)
 }
 
-func TestRestartExecFails(t *testing.T) {
+// TestRestartRefused restarts into binaries that would leave nothing
+// serving after the exec: one that cannot be executed, one that exits
+// before the framework takes over. The master refuses both after probing
+// them, and the old worker goes on serving; then a good binary restarts.
+func TestRestartRefused(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appConfig{})
 	w1 := a.waitServing(10 * time.Second)
-	// The binary is a hard link to the build the parallel tests share:
-	// replace it with a copy of its own before changing its mode, or the
-	// other tests' workers fail to start too.
-	b, err := os.ReadFile(a.bin)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		swap  func()
+		cause string
+	}{
+		{"not executable", func() {
+			// A copy of its own: the build is shared by the parallel tests.
+			a.swap("")
+			if err := os.Chmod(a.bin, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "permission denied"},
+		{"exits before the framework", func() { a.swap("exit") }, "exited with status 3"},
 	}
-	if err := os.WriteFile(a.bin+".copy", b, 0o644); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a.t = t
+			tt.swap()
+			a.signal(syscall.SIGUSR2)
+			a.log.waitFor(t, 10*time.Second, 1, "restart refused", tt.cause)
+			if w := a.worker(); w.pid != w1.pid {
+				t.Errorf("worker after a refused restart = %d, want the old one %d still serving", w.pid, w1.pid)
+			}
+			st := a.status()
+			last := st.History[len(st.History)-1]
+			if st.MasterPID != a.pid || last.Kind != "restart" || last.OK || !strings.Contains(last.Err, tt.cause) {
+				t.Errorf("status = pid %d, last event %+v; want pid %d and a refused restart", st.MasterPID, last, a.pid)
+			}
+			// Asked for by the worker, the refusal is its answer.
+			code, body, err := a.get("/restart")
+			if err != nil || code != http.StatusInternalServerError || !strings.Contains(body, "restart refused") || !strings.Contains(body, tt.cause) {
+				t.Errorf("GET /restart = %d %q, %v; want 500 and the refusal", code, body, err)
+			}
+			checkNoZombies(t, a.pid)
+		})
 	}
-	if err := os.Rename(a.bin+".copy", a.bin); err != nil {
-		t.Fatal(err)
-	}
+	a.t = t
+	a.swap("v2")
 	a.signal(syscall.SIGUSR2)
-	a.log.waitFor(t, 10*time.Second, 1, "restart failed", "permission denied")
-	// Workers cannot start either until the binary is fixed; the master
-	// keeps trying with a backoff and keeps the socket.
-	a.log.waitFor(t, 10*time.Second, 1, "respawn failed")
-	if err := os.Chmod(a.bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	w2 := a.waitWorker(w1.pid, 10*time.Second)
-	if w2.gen < 2 {
-		t.Errorf("worker generation %d after a failed restart, want 2 or more", w2.gen)
-	}
-	st := a.status()
-	if st.MasterPID != a.pid || len(st.History) == 0 || st.History[0].Kind != "restart" || st.History[0].OK {
-		t.Errorf("status = pid %d, history %+v; want pid %d and a failed restart first", st.MasterPID, st.History, a.pid)
+	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
+	if w2 := a.waitWorker(w1.pid, 10*time.Second); w2.version != "v2" {
+		t.Errorf("worker after the restart runs %s, want v2", w2.version)
 	}
 }
 

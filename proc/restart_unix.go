@@ -3,10 +3,13 @@
 package proc
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -111,10 +114,24 @@ func (m *master) restore(stateStr, fdsStr string) {
 }
 
 // restart drains the current worker and re-executes the master from the
-// binary on disk, keeping its pid and its sockets.
+// binary on disk, keeping its pid and its sockets. A binary that fails
+// its probe is refused, and the worker goes on serving.
 func (m *master) restart(r request) {
-	r.answer(nil)
 	ev := Event{Time: r.at, Kind: "restart", Trigger: r.trigger}
+	if err := m.probe(); err != nil {
+		err = fmt.Errorf("baton: restart refused: %w", err)
+		m.log.Error("baton: restart refused, the worker goes on serving", "err", err)
+		m.mu.Lock()
+		if m.cur != nil {
+			ev.OldPID = m.cur.pid
+		}
+		m.mu.Unlock()
+		ev.Err = err.Error()
+		m.record(ev)
+		r.answer(err)
+		return
+	}
+	r.answer(nil)
 	m.notify.reloading()
 	m.mu.Lock()
 	c := m.cur
@@ -157,6 +174,62 @@ func (m *master) restart(r request) {
 	m.crashes = 0
 	m.scheduleRespawn(Event{Time: time.Now(), Kind: "respawn", Trigger: "restart failed", OldPID: ev.OldPID})
 }
+
+// envProbe set to "1" makes Init exit with status 0.
+const envProbe = "BATON_PROBE"
+
+// probeOutput is how much of a failed probe's output its error quotes.
+const probeOutput = 1 << 10
+
+// probe runs the binary a restart would execute, as the restart would,
+// with envProbe set: it exits 0 at its first framework call. After the
+// exec nothing is left to fall back on, so a binary that cannot start, or
+// exits or crashes before the framework takes over (a panic in an init
+// function, a log.Fatal in main), is found here, while the old worker
+// still serves. A binary that gets that far and fails later leaves the
+// master running, which starts workers with a backoff.
+func (m *master) probe() error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.readyTimeout)
+	defer cancel()
+	out := &tailBuffer{max: probeOutput}
+	env := append(slices.Clip(m.execEnv), envProbe+"=1")
+	res := make(chan error, 1)
+	go func() { res <- m.runCommand(ctx, "", env, out, out, m.exe, m.args[1:]...) }()
+	for {
+		select {
+		case err := <-res:
+			if err == nil {
+				return nil
+			}
+			var ce *commandError
+			if errors.As(err, &ce) {
+				err = errors.New(ce.Cause)
+			}
+			if s := strings.TrimSpace(out.String()); s != "" {
+				return fmt.Errorf("%s failed its start probe: %w: %s", m.exe, err, s)
+			}
+			return fmt.Errorf("%s failed its start probe: %w", m.exe, err)
+		case r := <-m.reqs:
+			m.queue(r)
+		}
+	}
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.b) }
 
 // exec re-executes the master, passing its sockets and state. It returns
 // only on failure.
