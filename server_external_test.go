@@ -337,38 +337,60 @@ func TestSlowlorisIsCutOff(t *testing.T) {
 	t.Fatal("slow client was never cut off")
 }
 
-// TestIdleTimeoutClosesConnection checks that an idle keep-alive
-// connection is closed once IdleTimeout has passed, and not before.
-func TestIdleTimeoutClosesConnection(t *testing.T) {
+// timedConn starts a server with the given header and idle timeouts and
+// returns a raw connection to it, and a reader of its answers.
+func timedConn(t *testing.T, header, idle time.Duration) (net.Conn, *bufio.Reader) {
+	t.Helper()
 	s := newServer(t)
 	c := s.Config()
-	c.IdleTimeout = 1500 * time.Millisecond
+	c.ReadHeaderTimeout, c.IdleTimeout = header, idle
 	s.SetConfig(c)
 	s.BindHandler("/", echo("ok"))
 	startServer(t, s)
-
 	conn, err := net.Dial("tcp", s.Addrs()[0].String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	return conn, bufio.NewReader(conn)
+}
+
+// getOn sends GET / on conn and reads the answer.
+func getOn(conn net.Conn, br *bufio.Reader) error {
 	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return err
+}
+
+// awaitClose reads from a connection the server should close, and returns
+// how long that took.
+func awaitClose(t *testing.T, br *bufio.Reader, what string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("read on %s = %d bytes, %v; want the server to close it", what, n, err)
+	}
+	return time.Since(start)
+}
+
+// TestIdleTimeoutClosesConnection checks that an idle keep-alive
+// connection is closed once IdleTimeout has passed, and not before.
+func TestIdleTimeoutClosesConnection(t *testing.T) {
+	const idle = 1500 * time.Millisecond
+	conn, br := timedConn(t, 0, idle)
+	if err := getOn(conn, br); err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	idle := time.Now()
-	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
-		t.Fatalf("read on the idle connection = %d bytes, %v; want the server to close it", n, err)
-	}
-	if took := time.Since(idle); took < c.IdleTimeout {
-		t.Errorf("idle connection closed after %v, before the idle timeout of %v", took, c.IdleTimeout)
+	if took := awaitClose(t, br, "the idle connection"); took < idle {
+		t.Errorf("idle connection closed after %v, before the idle timeout of %v", took, idle)
 	}
 }
 
@@ -377,42 +399,18 @@ func TestIdleTimeoutClosesConnection(t *testing.T) {
 // connection stays open. Then it sends the start of a request and no more:
 // the header timeout, not the longer idle timeout, closes it.
 func TestIdleTimeoutRestartsPerRequest(t *testing.T) {
-	s := newServer(t)
-	c := s.Config()
-	c.IdleTimeout = time.Second
-	c.ReadHeaderTimeout = 1500 * time.Millisecond
-	s.SetConfig(c)
-	s.BindHandler("/", echo("ok"))
-	startServer(t, s)
-
-	conn, err := net.Dial("tcp", s.Addrs()[0].String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	br := bufio.NewReader(conn)
+	const header = 1500 * time.Millisecond
+	conn, br := timedConn(t, header, time.Second)
 	start := time.Now()
 	for i := 0; time.Since(start) < 2500*time.Millisecond; i++ {
-		if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		if err := getOn(conn, br); err != nil {
 			t.Fatalf("request %d after %v: %v", i, time.Since(start), err)
 		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request %d after %v: %v", i, time.Since(start), err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 		time.Sleep(400 * time.Millisecond) // the client's pause: idle, but less than the timeout
 	}
-
 	conn.Write([]byte("GET / HTTP/1.1\r\n"))
-	stalled := time.Now()
-	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
-		t.Fatalf("read on a connection with headers stalled = %d bytes, %v; want the server to close it", n, err)
-	}
-	if took := time.Since(stalled); took < c.ReadHeaderTimeout {
-		t.Errorf("stalled headers cut after %v, before the header timeout of %v", took, c.ReadHeaderTimeout)
+	if took := awaitClose(t, br, "a connection with headers stalled"); took < header {
+		t.Errorf("stalled headers cut after %v, before the header timeout of %v", took, header)
 	}
 }
 
