@@ -195,18 +195,6 @@ func (b *logBuffer) writeAccess(end int64, dur time.Duration, method, path strin
 	return ok
 }
 
-// writeAccessAt is writeAccess for a line of the time t. It also declines
-// a year outside 0-9999 and the zero time.
-func (b *logBuffer) writeAccessAt(t time.Time, dur time.Duration, method, path string, status int, bytes int64, pid int) bool {
-	if len(path) > maxAccessPath || !bareMethod(method) || !barePath(path) || t.IsZero() {
-		return false
-	}
-	b.mu.Lock()
-	ok := b.appendAccess(t.Unix(), int64(t.Nanosecond()), t.Location(), dur, method, path, status, bytes, pid)
-	b.mu.Unlock()
-	return ok
-}
-
 // appendAccess writes the line of writeAccess for the time sec, nsec in
 // loc; b.mu is held. It returns false for a year outside 0-9999.
 //
@@ -247,12 +235,7 @@ func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.D
 	n += copy(p[n:], path)
 	*(*[8]byte)(p[n:]) = keyStatus
 	n += len(" status=")
-	if 100 <= status && status <= 999 {
-		put3(p, n, status)
-		n += 3
-	} else {
-		n = len(strconv.AppendInt(p[:n], int64(status), 10))
-	}
+	n = putInt(p, n, int64(status))
 	*(*[8]byte)(p[n:]) = keyBytes
 	n += len(" bytes=")
 	n = putInt(p, n, bytes)

@@ -76,6 +76,18 @@ func textLine(t *testing.T, now time.Time, method, path string, status int, byte
 	return out.String()
 }
 
+// writeAccessAt is writeAccess for a line of the time t. It also declines
+// a year outside 0-9999 and the zero time.
+func (b *logBuffer) writeAccessAt(t time.Time, dur time.Duration, method, path string, status int, bytes int64, pid int) bool {
+	if len(path) > maxAccessPath || !bareMethod(method) || !barePath(path) || t.IsZero() {
+		return false
+	}
+	b.mu.Lock()
+	ok := b.appendAccess(t.Unix(), int64(t.Nanosecond()), t.Location(), dur, method, path, status, bytes, pid)
+	b.mu.Unlock()
+	return ok
+}
+
 // accessLine is the line writeAccess writes, and whether it wrote one.
 func accessLine(at time.Time, dur time.Duration, method, path string, status int, bytes int64, pid int) (string, bool) {
 	var out strings.Builder

@@ -525,10 +525,10 @@ func (s *Server) start() error {
 	// net/http's.
 	headerTimeout := orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	idleTimeout := orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
-	newHTTPServer := func(tlsConf *tls.Config, header, idle time.Duration) *http.Server {
+	newHTTPServer := func(conf *tls.Config, header, idle time.Duration) *http.Server {
 		hs := &http.Server{
 			Handler:           http.HandlerFunc(s.serveConn),
-			TLSConfig:         tlsConf,
+			TLSConfig:         conf,
 			ReadHeaderTimeout: header,
 			ReadTimeout:       orDefault(cfg.ReadTimeout, DefaultReadTimeout),
 			WriteTimeout:      cfg.WriteTimeout,
@@ -554,8 +554,6 @@ func (s *Server) start() error {
 	if https {
 		secure = newHTTPServer(tlsConf, headerTimeout, idleTimeout)
 		s.httpSrvs = append(s.httpSrvs, secure)
-	}
-	if https {
 		s.watchCertificate(cfg.HTTPSCertFile, cfg.HTTPSKeyFile)
 	}
 	s.lns = lns
