@@ -106,7 +106,7 @@ func markStreamed(ctx context.Context) {
 // small request. A tracked connection keeps a deadline at least
 // lazyDeadline ahead as a number instead, and the tracker's sweeper, which
 // runs every sweepTick while the server has connections, cuts the reads of
-// a connection whose deadline has passed by setting that deadline on its
+// a connection whose deadline has passed by setting a past deadline on its
 // socket. Such a deadline fires up to a sweepTick late. A nearer deadline,
 // a past one (net/http's way to interrupt a read) and any deadline on a
 // hijacked connection go to the socket at once.
@@ -198,8 +198,9 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		n, err = c.Conn.Read(p)
 	}
 	if n > 0 && c.quiet.Load() {
-		// The first bytes since the connection went idle: the next
-		// request's headers are due within the header timeout.
+		// The first bytes since the connection was accepted or went
+		// idle. If idle, the next request's headers are now due within
+		// the header timeout; a new connection's are due from its accept.
 		c.quiet.Store(false)
 		if c.headerTimeout > 0 && http.ConnState(c.state.Load()) == http.StateIdle {
 			c.wait.Store(int64(waitHeader))
@@ -208,8 +209,9 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// cutRead makes reads fail if the connection's far deadline has passed at
-// now.
+// cutRead makes reads fail if one of the connection's deadlines the
+// sweeper enforces (a far read deadline, a header or idle deadline) has
+// passed at now.
 func (c *trackedConn) cutRead(now int64) {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
