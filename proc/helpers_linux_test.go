@@ -34,7 +34,7 @@ var (
 
 // buildModes are the variants of procapp: "" serves normally, "v2" serves
 // normally and reports version v2, the others fail in the named way.
-var buildModes = []string{"", "v2", "exit", "panic", "nostart", "hang"}
+var buildModes = []string{"", "v2", "exit", "panic", "nostart", "hang", "unexec"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()

@@ -730,6 +730,43 @@ func TestRestartRefused(t *testing.T) {
 	}
 }
 
+// TestRestartExecFails checks the failure the start probe cannot catch: a
+// binary that passes it and then cannot be executed. The master, its pid
+// and its sockets stay; it records the failure, starts workers with a
+// backoff while the binary stays broken, and serves again once it is
+// mended.
+func TestRestartExecFails(t *testing.T) {
+	t.Parallel()
+	a := startApp(t, appConfig{})
+	w1 := a.waitServing(10 * time.Second)
+	a.swap("unexec")
+	a.signal(syscall.SIGUSR2)
+	a.log.waitFor(t, 10*time.Second, 1, "restart failed", "exec", "permission denied")
+	a.log.waitFor(t, 10*time.Second, 1, "respawn failed", "permission denied")
+	a.swap("v2")
+	w2 := a.waitWorker(w1.pid, 15*time.Second)
+	if w2.version != "v2" {
+		t.Errorf("worker after the mended binary runs %s, want v2", w2.version)
+	}
+	st := a.status()
+	if st.MasterPID != a.pid {
+		t.Errorf("master pid = %d, want %d kept", st.MasterPID, a.pid)
+	}
+	var restart *proc.Event
+	for i := range st.History {
+		if st.History[i].Kind == "restart" {
+			restart = &st.History[i]
+		}
+	}
+	if restart == nil || restart.OK || !strings.Contains(restart.Err, "exec") || restart.OldPID != w1.pid {
+		t.Errorf("restart event = %+v, want a failed exec from worker %d", restart, w1.pid)
+	}
+	if last := st.History[len(st.History)-1]; last.Kind != "respawn" || !last.OK || last.NewPID != w2.pid {
+		t.Errorf("last event = %+v, want the respawn of worker %d", last, w2.pid)
+	}
+	checkNoZombies(t, a.pid)
+}
+
 func TestGracefulOff(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appConfig{env: []string{"BATON_GRACEFUL=0"}})

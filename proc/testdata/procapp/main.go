@@ -7,6 +7,8 @@
 //	"panic"   panic right after proc.Init
 //	"nostart" fail to listen on an unassignable address and report it
 //	"hang"    listen but never report ready
+//	"unexec"  as "", but in a restart's start probe it makes its own file
+//	          non-executable before passing: the exec that follows fails
 //
 // Environment: PROCAPP_PORT (required), PROCAPP_READY_DELAY (a duration to
 // wait before reporting ready).
@@ -37,6 +39,16 @@ var (
 func main() {
 	if mode == "exit" {
 		os.Exit(3)
+	}
+	if mode == "unexec" && os.Getenv("BATON_PROBE") == "1" {
+		exe, err := os.Executable()
+		if err == nil {
+			err = os.Chmod(exe, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "procapp: unexec:", err)
+			os.Exit(1)
+		}
 	}
 	w, err := proc.Init(proc.Options{})
 	if err != nil {
