@@ -111,9 +111,9 @@ func reportStoppedAccepting() {
 // ErrNoMaster.
 func (s *Server) Reload() error { return processReload("api") }
 
-// Restart asks the master for a full restart: this worker drains, the
-// master re-executes itself from the binary on disk (same pid, sockets
-// kept open) and starts a fresh worker. It returns once the master has
+// Restart asks the master for a full restart: the master re-executes
+// itself from the binary on disk (same pid, sockets kept open) and starts
+// a fresh worker, while this one drains. It returns once the master has
 // accepted, or with the reason it refused: the master first runs the new
 // binary up to its first framework call, and refuses one that does not
 // get there, this worker serving on. Without a master it returns

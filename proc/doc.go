@@ -42,18 +42,19 @@
 // is at most one old worker, except one whose own handler waits for the
 // reload (it cannot finish before the reload does).
 //
-// A restart (SIGUSR2, [Worker.Restart]) also replaces the master: the
-// worker drains and closes its listeners, then the master re-executes itself
-// from the binary on disk (same pid; the sockets are kept open across the
-// exec, so new connections wait in the backlog rather than being refused)
-// and starts a fresh worker. The old worker finishes draining meanwhile.
-// After the exec there is nothing to fall back on, so the master first runs
-// the binary with BATON_PROBE=1, which makes [Init] exit 0: a binary that
-// cannot be executed, or exits or crashes before its first call of Init,
-// fails that probe, the restart is refused with the reason (and the
-// probe's last output), and the worker goes on serving. A binary that
-// passes and fails later leaves the master running, starting workers with
-// the backoff below.
+// A restart (SIGUSR2, [Worker.Restart]) also replaces the master: it
+// re-executes itself from the binary on disk (same pid; the sockets are
+// kept open across the exec, so new connections wait in the backlog rather
+// than being refused) and starts a fresh worker. The exec closes the old
+// worker's control channel, so the old worker drains meanwhile, adopted by
+// the new master; if the exec fails, the worker, never told anything, goes
+// on serving. After the exec there is nothing to fall back on, so the
+// master first runs the binary with BATON_PROBE=1, which makes [Init] exit
+// 0: a binary that cannot be executed, or exits or crashes before its
+// first call of Init, fails that probe, the restart is refused with the
+// reason (and the probe's last output), and the worker goes on serving. A
+// binary that passes and fails later leaves the master running, starting
+// workers with the backoff below.
 //
 // A shutdown (SIGINT, SIGTERM, SIGQUIT, SIGHUP, [Worker.Shutdown]) drains
 // the workers, waits for them (bounded), closes the sockets and exits 0. A

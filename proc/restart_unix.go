@@ -113,19 +113,25 @@ func (m *master) restore(stateStr, fdsStr string) {
 	}
 }
 
-// restart drains the current worker and re-executes the master from the
-// binary on disk, keeping its pid and its sockets. A binary that fails
-// its probe is refused, and the worker goes on serving.
+// restart re-executes the master from the binary on disk, keeping its pid
+// and its sockets. A binary that fails its probe is refused, and the worker
+// goes on serving.
+//
+// The worker is not told to drain before the exec: the exec closes the
+// master's end of its control channel, and a worker drains when that
+// channel ends, while the new master, which adopts it as draining, starts
+// its successor. If the exec fails, the channel stays open and the worker
+// goes on serving as if nothing had been asked.
 func (m *master) restart(r request) {
 	ev := Event{Time: r.at, Kind: "restart", Trigger: r.trigger}
+	m.mu.Lock()
+	if m.cur != nil {
+		ev.OldPID = m.cur.pid
+	}
+	m.mu.Unlock()
 	if err := m.probe(); err != nil {
 		err = fmt.Errorf("baton: restart refused: %w", err)
 		m.log.Error("baton: restart refused, the worker goes on serving", "err", err)
-		m.mu.Lock()
-		if m.cur != nil {
-			ev.OldPID = m.cur.pid
-		}
-		m.mu.Unlock()
 		ev.Err = err.Error()
 		m.record(ev)
 		r.answer(err)
@@ -133,46 +139,12 @@ func (m *master) restart(r request) {
 	}
 	r.answer(nil)
 	m.notify.reloading()
-	m.mu.Lock()
-	c := m.cur
-	m.mu.Unlock()
-	if c != nil {
-		ev.OldPID = c.pid
-		m.drain(c)
-		// Wait (bounded) until it has closed its listeners, so that it
-		// accepts nothing it could not serve to the end.
-		t := time.NewTimer(DefaultExitGrace)
-	wait:
-		for {
-			select {
-			case <-c.stopped:
-				break wait
-			case <-c.done:
-				break wait
-			case <-t.C:
-				m.log.Warn("baton: worker did not stop accepting in time", "pid", c.pid)
-				break wait
-			case r2 := <-m.reqs:
-				m.queue(r2)
-			}
-		}
-		t.Stop()
-	}
 	err := m.exec(&ev)
-	// Still here: the exec failed. Go on with a new worker.
-	m.log.Error("baton: restart failed", "err", err)
+	// Still here: the exec failed.
+	m.log.Error("baton: restart failed, the worker goes on serving", "err", err)
 	ev.Err = err.Error()
 	m.record(ev)
-	m.mu.Lock()
-	if c != nil && m.cur == c {
-		m.cur = nil
-		if !c.isDone() {
-			m.draining = append(m.draining, c)
-		}
-	}
-	m.mu.Unlock()
-	m.crashes = 0
-	m.scheduleRespawn(Event{Time: time.Now(), Kind: "respawn", Trigger: "restart failed", OldPID: ev.OldPID})
+	m.notify.ready(m.pid)
 }
 
 // envProbe set to "1" makes Init exit with status 0.

@@ -145,9 +145,9 @@ func (w *Worker) Reload(ctx context.Context, trigger string) error {
 	return w.c.call(ctx, msgReload, trigger)
 }
 
-// Restart asks the master for a full restart: this worker drains, the master
-// re-executes itself from the binary on disk (same pid, sockets kept) and
-// starts a new worker. It returns once the master has run the new binary
+// Restart asks the master for a full restart: the master re-executes
+// itself from the binary on disk (same pid, sockets kept) and starts a new
+// worker, while this one drains. It returns once the master has run the new binary
 // as a probe and accepted, or with the reason the master refused: a binary
 // that fails the probe (see the package documentation) restarts nothing.
 func (w *Worker) Restart(trigger string) error {
