@@ -345,6 +345,18 @@ func (a *app) waitWorker(old int, d time.Duration) workerInfo {
 	}
 }
 
+// restartIntoV2 restarts the app into the v2 build, as its first
+// restart, and checks that a new worker, not old, serves v2.
+func (a *app) restartIntoV2(old int) {
+	a.t.Helper()
+	a.swap("v2")
+	a.signal(syscall.SIGUSR2)
+	a.log.waitFor(a.t, 10*time.Second, 1, "restart complete")
+	if w := a.waitWorker(old, 10*time.Second); w.version != "v2" {
+		a.t.Errorf("worker after the restart runs %s, want v2", w.version)
+	}
+}
+
 func (a *app) signal(sig syscall.Signal) {
 	a.t.Helper()
 	if err := syscall.Kill(a.pid, sig); err != nil {

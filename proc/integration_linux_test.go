@@ -722,12 +722,7 @@ func TestRestartRefused(t *testing.T) {
 		})
 	}
 	a.t = t
-	a.swap("v2")
-	a.signal(syscall.SIGUSR2)
-	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
-	if w2 := a.waitWorker(w1.pid, 10*time.Second); w2.version != "v2" {
-		t.Errorf("worker after the restart runs %s, want v2", w2.version)
-	}
+	a.restartIntoV2(w1.pid)
 }
 
 // TestRestartExecFails checks the failure the start probe cannot catch: a
@@ -751,12 +746,7 @@ func TestRestartExecFails(t *testing.T) {
 	}
 	checkNoZombies(t, a.pid)
 
-	a.swap("v2")
-	a.signal(syscall.SIGUSR2)
-	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
-	if w2 := a.waitWorker(w1.pid, 10*time.Second); w2.version != "v2" {
-		t.Errorf("worker after the restart runs %s, want v2", w2.version)
-	}
+	a.restartIntoV2(w1.pid)
 }
 
 func TestGracefulOff(t *testing.T) {
