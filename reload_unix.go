@@ -97,12 +97,6 @@ func reportDrained(n int64) {
 	}
 }
 
-func reportStoppedAccepting() {
-	if worker != nil {
-		worker.StoppedAccepting()
-	}
-}
-
 // Reload replaces the program with the binary now on disk: the master
 // starts a new worker, waits until it is ready, and drains the old one
 // (this process). It returns nil once the new worker serves, or an error

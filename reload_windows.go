@@ -28,8 +28,6 @@ func processReady() <-chan struct{} { return standaloneStop() }
 
 func reportStartFailure(error) {}
 
-func reportStoppedAccepting() {}
-
 func reportDrained(int64) {}
 
 // Reload restarts the program from the binary on disk. Windows has no

@@ -897,7 +897,6 @@ func shutdownAll(list []*Server) {
 	for _, s := range list {
 		s.beginDrain()
 	}
-	reportStoppedAccepting()
 	var wg sync.WaitGroup
 	for _, s := range list {
 		wg.Go(func() {

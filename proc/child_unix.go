@@ -26,12 +26,11 @@ type child struct {
 
 	ready     chan struct{} // closed at msgReady
 	failed    chan struct{} // closed at msgFail
-	stopped   chan struct{} // closed at msgStopped
 	crashDone chan struct{} // closed when the crash pipe reaches EOF
 	ctlDone   chan struct{} // closed when the control channel is read to its end
 	drainedCh chan struct{} // closed at msgDrained
 
-	readyOnce, failOnce, stoppedOnce, drainedOnce sync.Once
+	readyOnce, failOnce, drainedOnce sync.Once
 
 	devMu sync.Mutex // held while a development state is sent
 
@@ -54,7 +53,6 @@ func newChild(pid, gen int) *child {
 		done:      make(chan struct{}),
 		ready:     make(chan struct{}),
 		failed:    make(chan struct{}),
-		stopped:   make(chan struct{}),
 		crashDone: make(chan struct{}),
 		ctlDone:   make(chan struct{}),
 		drainedCh: make(chan struct{}),

@@ -21,7 +21,6 @@ const (
 	msgListen   = "listen"   // worker → master: key, network, addr; reply carries an fd
 	msgReady    = "ready"    // worker → master: all servers accept
 	msgFail     = "fail"     // worker → master: could not start, err
-	msgStopped  = "stopped"  // worker → master: listeners closed
 	msgReload   = "reload"   // worker → master; reply when the new worker is ready or failed
 	msgRestart  = "restart"  // worker → master; reply once accepted
 	msgShutdown = "shutdown" // worker → master; reply once accepted

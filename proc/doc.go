@@ -21,7 +21,7 @@
 //	go srv.Serve(ln)
 //	w.Ready(proc.ReadyInfo{})
 //	<-w.Draining()
-//	ln.Close(); w.StoppedAccepting()
+//	ln.Close()
 //	srv.Shutdown(ctx)                    // finish in-flight requests, then exit 0
 //
 // # Hot reload
@@ -152,7 +152,7 @@
 //
 // The control channel is a Unix stream socket pair; the worker's end is its
 // file descriptor 3. Each message is one line of JSON with a "type". The
-// worker sends "hello", "listen", "ready", "fail", "stopped", "drained",
+// worker sends "hello", "listen", "ready", "fail", "drained",
 // "reload", "restart", "shutdown" and "status"; requests carry an "id" and
 // the master answers each with a "reply" of the same id. A reply to
 // "listen" carries exactly one listening socket as SCM_RIGHTS, marked by
@@ -224,9 +224,9 @@
 //
 // net/http's Server.Shutdown closes, unanswered, a connection it accepted
 // but whose request it had not yet read. On drain, close the listeners
-// first, call [Worker.StoppedAccepting], let the connections already
-// accepted deliver their first request (http.Server.ConnState tells which
-// are still StateNew), and only then call Shutdown.
+// first, let the connections already accepted deliver their first request
+// (http.Server.ConnState tells which are still StateNew), and only then
+// call Shutdown.
 //
 // Without a master the process serves by itself and there is no hot reload:
 // under "go test" (testing.Testing), with BATON_GRACEFUL=0, and on Windows

@@ -17,7 +17,6 @@ type client struct{}
 func (*client) listen(string, string, string) (net.Listener, error) { return nil, ErrNotSupported }
 func (*client) ready(ReadyInfo) error                               { return ErrNotSupported }
 func (*client) fail(error)                                          {}
-func (*client) stoppedAccepting()                                   {}
 func (*client) drained(int)                                         {}
 func (*client) call(context.Context, string, string) error          { return ErrNotSupported }
 func (*client) status(context.Context) (Status, error)              { return Status{}, ErrNotSupported }

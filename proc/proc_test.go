@@ -43,7 +43,6 @@ func TestNilWorker(t *testing.T) {
 		t.Errorf("Draining, Generation = %v, %d; want nil, 0", w.Draining(), w.Generation())
 	}
 	w.Fail(errors.New("x"))
-	w.StoppedAccepting()
 }
 
 func TestReloadError(t *testing.T) {
@@ -75,6 +74,5 @@ func Example() {
 	}
 	<-w.Draining()
 	ln.Close()
-	w.StoppedAccepting()
 	// ... finish in-flight requests, then exit 0 ...
 }

@@ -113,8 +113,6 @@ func (m *master) serve(c *child) {
 			}
 			c.mu.Unlock()
 			c.failOnce.Do(func() { close(c.failed) })
-		case msgStopped:
-			c.stoppedOnce.Do(func() { close(c.stopped) })
 		case msgDrained:
 			c.mu.Lock()
 			c.drained = msg.Count

@@ -12,8 +12,8 @@ import (
 // shutdown requests. Init returns the only Worker of a worker process.
 //
 // The methods of a nil *Worker (a process without master, see Init) return
-// ErrNoMaster, except Draining, which returns a nil channel, and Fail,
-// StoppedAccepting and Generation, which do nothing or return 0.
+// ErrNoMaster, except Draining, which returns a nil channel, and Fail and
+// Generation, which do nothing or return 0.
 //
 // A Worker is safe for concurrent use.
 type Worker struct {
@@ -121,16 +121,6 @@ func (w *Worker) Draining() <-chan struct{} {
 		return nil
 	}
 	return w.draining
-}
-
-// StoppedAccepting tells the master that this worker has closed its
-// listeners. The master waits for it (bounded) before it re-executes itself
-// for a restart. Only the first call sends anything.
-func (w *Worker) StoppedAccepting() {
-	if w == nil {
-		return
-	}
-	w.c.stoppedAccepting()
 }
 
 // Reload asks the master to start a new worker from the binary on disk. It

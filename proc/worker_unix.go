@@ -34,7 +34,6 @@ type client struct {
 	calls  map[uint64]chan reply
 	gone   bool // the master closed the channel
 
-	stoppedOnce sync.Once
 }
 
 // reply is a master's answer and its descriptor (or -1).
@@ -249,12 +248,6 @@ func (c *client) fail(err error) {
 
 func (c *client) drained(n int) {
 	c.conn.send(&message{Type: msgDrained, Count: n}, -1)
-}
-
-func (c *client) stoppedAccepting() {
-	c.stoppedOnce.Do(func() {
-		c.conn.send(&message{Type: msgStopped}, -1)
-	})
 }
 
 func (c *client) status(ctx context.Context) (Status, error) {

@@ -74,7 +74,6 @@ func main() {
 		w.Fail(err)
 		os.Exit(1)
 	}
-	ln = &stopListener{Listener: ln, w: w}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/pid", func(rw http.ResponseWriter, r *http.Request) {
@@ -180,17 +179,4 @@ func main() {
 		os.Exit(1)
 	}
 	os.Exit(0)
-}
-
-// stopListener tells the master when the server has closed its listener.
-type stopListener struct {
-	net.Listener
-	w    *proc.Worker
-	once sync.Once
-}
-
-func (l *stopListener) Close() error {
-	err := l.Listener.Close()
-	l.once.Do(l.w.StoppedAccepting)
-	return err
 }
