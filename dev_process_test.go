@@ -49,7 +49,15 @@ func devModule(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gomod := fmt.Sprintf("module example.com/devapp\n\ngo 1.26.0\n\nrequire github.com/baton-go/baton v0.0.0\n\nreplace github.com/baton-go/baton => %s\n", repo)
+	// The module requires what baton requires, so that the go command
+	// needs no module that baton's own build does not: with GOPROXY=off
+	// on a fresh machine, the module cache holds only those.
+	own, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, reqs, _ := strings.Cut(string(own), "\n")
+	gomod := fmt.Sprintf("module example.com/devapp\n%s\nrequire github.com/baton-go/baton v0.0.0\n\nreplace github.com/baton-go/baton => %s\n", reqs, repo)
 	writeFile(t, filepath.Join(dir, "go.mod"), gomod)
 	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
 	if err != nil {
