@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,19 +25,31 @@ const DefaultAdminPattern = "/debug/admin"
 // DefaultHealthPattern is where EnableHealth serves the health check.
 const DefaultHealthPattern = "/healthz"
 
-// AdminConfig controls who may use the admin page. The zero value serves
-// loopback clients (127.0.0.0/8, ::1) only.
+// AdminConfig controls who may use the admin page. The zero value admits
+// nobody: set a Token, or AllowLocal for development on this machine.
 type AdminConfig struct {
-	// Token, if set, admits any client that sends it as
+	// Token, if set, is required from every client, loopback included, as
 	// "Authorization: Bearer <token>" or as the basic-auth password. It is
-	// compared in constant time.
+	// compared in constant time. With a Token set, Allow and AllowLocal
+	// admit nobody without it.
 	Token string
-	// Allow lists further networks (CIDR, such as "10.0.0.0/8") whose
-	// clients are admitted without a token.
+	// AllowLocal admits, when no Token is set, clients on this host
+	// without a token: the peer is a loopback address, the request carries
+	// no proxy header (X-Forwarded-For, Forwarded, X-Real-IP, Via,
+	// X-Forwarded-Host, X-Forwarded-Proto) unless it came through one of
+	// ServerConfig.TrustedProxies, and its Host is an IP address,
+	// localhost, or one of ServerConfig.AllowedHosts. Every user of the
+	// host gets in, and so does everyone behind a proxy on this host that
+	// adds none of those headers: it is meant for development.
+	AllowLocal bool
+	// Allow lists further networks (CIDR, such as "10.0.0.0/8", or single
+	// addresses) whose clients are admitted without a token when no Token
+	// is set, under the same rules of proxy headers and Host as AllowLocal.
 	Allow []string
-	// TrustedProxies lists the networks of proxies whose X-Forwarded-For
-	// header is believed. If empty, the header is ignored and the client is
-	// the connection's peer.
+	// TrustedProxies is the former place of ServerConfig.TrustedProxies,
+	// used when that is empty.
+	//
+	// Deprecated: set ServerConfig.TrustedProxies.
 	TrustedProxies []string
 }
 
@@ -53,9 +66,13 @@ type admin struct {
 //	GET  <pattern>/status              the same facts as JSON
 //	POST <pattern>/reload|restart|shutdown  act (GET too, when typed in the address bar)
 //
-// Only loopback clients are served unless ServerConfig.Admin admits others.
-// An action another site asked for (Sec-Fetch-Site cross-site or same-site,
-// or a foreign Origin) is refused with 403. Call it before Start.
+// Every client must send ServerConfig.Admin.Token; without a token set,
+// only the clients that AdminConfig.AllowLocal or AdminConfig.Allow admit
+// are served, and others get 403. An action another site asked for
+// (Sec-Fetch-Site cross-site or same-site, a foreign Origin, or, from a
+// browser that sends neither, a foreign Referer) is refused with 403, and
+// HEAD acts on nothing (405). The master's log line of an action names
+// the client that asked. Call it before Start.
 func (s *Server) EnableAdmin(pattern ...string) {
 	p := DefaultAdminPattern
 	if len(pattern) > 0 && pattern[0] != "" {
@@ -102,67 +119,74 @@ func (s *Server) EnableHealth(pattern ...string) {
 // guard admits the client or answers 401 or 403.
 func (a *admin) guard(h HandlerFunc) HandlerFunc {
 	return func(r *Request) {
-		cfg := a.s.Config().Admin
 		r.Response.Header().Set("Cache-Control", "no-store")
 		r.Response.Header().Set("X-Frame-Options", "DENY")
 		r.Response.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-		if ip, ok := clientIP(r.Request, cfg.TrustedProxies); ok && allowedIP(ip, cfg.Allow) {
+		c := a.s.Config()
+		switch code, why := admit(r.Request, c.Admin, r.Server.trust.Load(), c.AllowedHosts); code {
+		case 0:
 			h(r)
-			return
-		}
-		if cfg.Token == "" {
-			r.Response.WriteStatus(http.StatusForbidden, "forbidden: the admin page serves loopback clients only\n")
-			return
-		}
-		if !tokenOK(r.Request, cfg.Token) {
+		case http.StatusUnauthorized:
 			r.Response.Header().Set("WWW-Authenticate", `Basic realm="baton admin", charset="UTF-8"`)
-			r.Response.WriteStatus(http.StatusUnauthorized)
-			return
+			r.Response.WriteStatus(code)
+		default:
+			r.Response.WriteStatus(code, "forbidden: "+why+"\n")
 		}
-		h(r)
 	}
 }
 
-// clientIP returns the client's address: the peer, or, when the peer is a
-// trusted proxy, the nearest untrusted address in X-Forwarded-For.
-func clientIP(req *http.Request, trusted []string) (netip.Addr, bool) {
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
-	if err != nil {
-		host = req.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	ip = ip.Unmap()
-	if len(trusted) == 0 || !inNetworks(ip, trusted) {
-		return ip, true
-	}
-	hops := strings.Split(strings.Join(req.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return netip.Addr{}, false
+// admit decides whether the admin page serves req: 0, or the status to
+// answer (401 or 403) and, for 403, why.
+func admit(req *http.Request, c AdminConfig, trust *proxyTrust, hosts []string) (int, string) {
+	if c.Token != "" {
+		if tokenOK(req, c.Token) {
+			return 0, ""
 		}
-		hop = hop.Unmap()
-		if !inNetworks(hop, trusted) {
-			return hop, true
-		}
-		ip = hop
+		return http.StatusUnauthorized, ""
 	}
-	return ip, true
+	ip, ok := trust.client(req)
+	if !ok {
+		return http.StatusForbidden, "the client's address is not known"
+	}
+	if peer, _ := peerAddr(req.RemoteAddr); (trust == nil || !inPrefixes(peer, trust.nets)) && proxied(req) {
+		return http.StatusForbidden, "a proxy that is not trusted passed this request on; set a token (AdminConfig.Token) or ServerConfig.TrustedProxies"
+	}
+	switch nets, _ := parseNetworks(c.Allow); {
+	case ip.IsLoopback() && !c.AllowLocal:
+		return http.StatusForbidden, "the admin page needs a token (AdminConfig.Token, admin.token); local clients get in without one only with AdminConfig.AllowLocal"
+	case !ip.IsLoopback() && !inPrefixes(ip, nets):
+		return http.StatusForbidden, "the admin page needs a token (AdminConfig.Token, admin.token)"
+	}
+	if !hostAllowed(req.Host, hosts) {
+		return http.StatusForbidden, "Host " + strconv.Quote(req.Host) + " does not name this machine (list it in ServerConfig.AllowedHosts)"
+	}
+	return 0, ""
 }
 
-func allowedIP(ip netip.Addr, allow []string) bool {
-	return ip.IsLoopback() || inNetworks(ip, allow)
-}
-
-func inNetworks(ip netip.Addr, nets []string) bool {
-	for _, n := range nets {
-		if p, err := netip.ParsePrefix(n); err == nil && p.Contains(ip) {
-			return true
-		}
-		if a, err := netip.ParseAddr(n); err == nil && a.Unmap() == ip {
+// hostAllowed reports whether a Host header names this server for certain:
+// an IP address, localhost or a name below it, or one of the names listed
+// (".example.com" for example.com and every name below it). A page of
+// another site can reach a loopback address under a name of its own
+// whose DNS record it points there (DNS rebinding); its requests carry
+// that name.
+func hostAllowed(host string, allowed []string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if host == "" {
+		return true // not a browser: every browser sends Host
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	for _, a := range allowed {
+		a = strings.ToLower(strings.TrimSuffix(a, "."))
+		if a == host || strings.HasPrefix(a, ".") && (strings.HasSuffix(host, a) || host == a[1:]) {
 			return true
 		}
 	}
@@ -185,13 +209,20 @@ func crossSite(req *http.Request) string {
 	case "cross-site", "same-site":
 		return "Sec-Fetch-Site: " + site
 	}
-	if origin := req.Header.Get("Origin"); origin != "" {
-		scheme := "http"
-		if req.TLS != nil {
-			scheme = "https"
-		}
-		if origin != scheme+"://"+req.Host {
-			return "Origin: " + origin
+	scheme := "http"
+	if req.TLS != nil {
+		scheme = "https"
+	}
+	self := scheme + "://" + req.Host
+	origin := req.Header.Get("Origin")
+	if origin != "" && origin != self {
+		return "Origin: " + origin
+	}
+	if ref := req.Header.Get("Referer"); origin == "" && req.Header.Get("Sec-Fetch-Site") == "" && ref != "" {
+		// A browser that sends neither (older Safari) still sends the
+		// page that asked, unless its policy hides it.
+		if ref != self && !strings.HasPrefix(ref, self+"/") && !strings.HasPrefix(ref, self+"?") {
+			return "Referer: " + ref
 		}
 	}
 	if req.Method == http.MethodGet {
@@ -214,6 +245,12 @@ func wantsHTML(req *http.Request) bool {
 
 func (a *admin) action(name string) HandlerFunc {
 	return func(r *Request) {
+		if r.Method == http.MethodHead {
+			// HEAD must be safe: it answers without acting.
+			r.Response.Header().Set("Allow", "GET, POST")
+			r.Response.WriteStatus(http.StatusMethodNotAllowed)
+			return
+		}
 		if why := crossSite(r.Request); why != "" {
 			r.Response.WriteStatus(http.StatusForbidden, "forbidden: "+name+" asked for by another site ("+why+")\n")
 			return
@@ -223,13 +260,15 @@ func (a *admin) action(name string) HandlerFunc {
 			a.answer(r, name, http.StatusConflict, "a reload is already running; try again when it ends")
 			return
 		}
+		// The master logs the trigger: it names who asked.
+		trigger := "admin from " + r.GetClientIp()
 		switch name {
 		case "reload":
-			err = processReload("admin")
+			err = processReload(trigger)
 		case "restart":
-			err = processRestart("admin")
+			err = processRestart(trigger)
 		case "shutdown":
-			err = processShutdown("admin")
+			err = processShutdown(trigger)
 		}
 		switch {
 		case errors.Is(err, ErrNoMaster):

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,8 +52,15 @@ func TestAdminDrivesTheMaster(t *testing.T) {
 	}
 	w2 := p.waitServing(w1, 30*time.Second)
 	st = p.adminStatus()
-	if st.WorkerPID != w2 || st.Generation != 2 || len(st.History) == 0 || st.History[0].Trigger != "admin" || !st.History[0].OK {
+	if st.WorkerPID != w2 || st.Generation != 2 || len(st.History) == 0 || st.History[0].Trigger != "admin from 127.0.0.1" || !st.History[0].OK {
 		t.Errorf("status after the admin reload = %+v", st)
+	}
+	// The master's line names the client that asked, and the worker's
+	// access line the client of each request.
+	p.waitLog(`msg="baton: reload complete" trigger="admin from 127.0.0.1"`, 5*time.Second)
+	p.waitLog(`path=/debug/admin/reload status=200`, 5*time.Second)
+	if !regexp.MustCompile(`path=/debug/admin/reload status=200 bytes=\d+ dur=\S+ ip=127\.0\.0\.1 pid=`).MatchString(p.log()) {
+		t.Errorf("no access line with the client's address for the reload:\n%s", p.log())
 	}
 
 	// A binary that cannot start: 500 naming the cause, the worker stays.

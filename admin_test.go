@@ -2,11 +2,16 @@ package baton_test
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +21,15 @@ import (
 // adminServer returns a server with the admin page and health check.
 func adminServer(t *testing.T, cfg baton.AdminConfig) *baton.Server {
 	t.Helper()
+	return adminServerWith(t, func(c *baton.ServerConfig) { c.Admin = cfg })
+}
+
+// adminServerWith is adminServer with the configuration f makes.
+func adminServerWith(t *testing.T, f func(c *baton.ServerConfig)) *baton.Server {
+	t.Helper()
 	s := newServer(t)
 	c := s.Config()
-	c.Admin = cfg
+	f(&c)
 	if err := s.SetConfig(c); err != nil {
 		t.Fatal(err)
 	}
@@ -27,13 +38,22 @@ func adminServer(t *testing.T, cfg baton.AdminConfig) *baton.Server {
 	return s
 }
 
+// adminHost is the Host of adminRequest unless a "Host: x" header says
+// otherwise.
+const adminHost = "127.0.0.1:8199"
+
 // adminRequest serves one admin request from remote with the headers
 // given as "Key: value".
 func adminRequest(s http.Handler, method, target, remote string, headers ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, target, nil)
 	req.RemoteAddr = remote
+	req.Host = adminHost
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ": ")
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Add(k, v)
 	}
 	rec := httptest.NewRecorder()
@@ -42,10 +62,23 @@ func adminRequest(s http.Handler, method, target, remote string, headers ...stri
 }
 
 func TestAdminAccess(t *testing.T) {
-	open := adminServer(t, baton.AdminConfig{})
-	token := adminServer(t, baton.AdminConfig{Token: "s3cret"})
+	none := adminServer(t, baton.AdminConfig{})
+	local := adminServer(t, baton.AdminConfig{AllowLocal: true})
+	token := adminServer(t, baton.AdminConfig{Token: "s3cret", AllowLocal: true, Allow: []string{"10.0.0.0/8"}})
 	allow := adminServer(t, baton.AdminConfig{Allow: []string{"10.0.0.0/8"}})
-	proxied := adminServer(t, baton.AdminConfig{TrustedProxies: []string{"10.9.9.9"}})
+	behind := func(header string) *baton.Server {
+		return adminServerWith(t, func(c *baton.ServerConfig) {
+			c.Admin.AllowLocal = true
+			c.TrustedProxies = []string{"10.9.9.9"}
+			c.ClientIPHeader = header
+		})
+	}
+	xff, realIP, fwd := behind(""), behind("X-Real-IP"), behind("forwarded")
+	deprecated := adminServer(t, baton.AdminConfig{AllowLocal: true, TrustedProxies: []string{"10.9.9.9"}})
+	hosts := adminServerWith(t, func(c *baton.ServerConfig) {
+		c.Admin.AllowLocal = true
+		c.AllowedHosts = []string{"admin.internal", ".corp.example"}
+	})
 	tests := []struct {
 		name    string
 		s       *baton.Server
@@ -53,24 +86,70 @@ func TestAdminAccess(t *testing.T) {
 		headers []string
 		code    int
 	}{
-		{"loopback v4", open, "127.0.0.1:5000", nil, 200},
-		{"loopback v4 range", open, "127.8.9.10:5000", nil, 200},
-		{"loopback v6", open, "[::1]:5000", nil, 200},
-		{"mapped loopback", open, "[::ffff:127.0.0.1]:5000", nil, 200},
-		{"remote refused", open, "192.0.2.7:5000", nil, 403},
-		{"forwarded header ignored by default", open, "192.0.2.7:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 403},
+		{"no token, no opt-in: nobody", none, "127.0.0.1:5000", nil, 403},
+		{"loopback v4", local, "127.0.0.1:5000", nil, 200},
+		{"loopback v4 range", local, "127.8.9.10:5000", nil, 200},
+		{"loopback v6", local, "[::1]:5000", nil, 200},
+		{"mapped loopback", local, "[::ffff:127.0.0.1]:5000", nil, 200},
+		{"remote refused", local, "192.0.2.7:5000", nil, 403},
+		{"forwarded header ignored by default", local, "192.0.2.7:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 403},
+
+		// A proxy on this host makes every client look local.
+		{"loopback peer with X-Forwarded-For", local, "127.0.0.1:5000", []string{"X-Forwarded-For: 192.0.2.7"}, 403},
+		{"loopback peer with Forwarded", local, "127.0.0.1:5000", []string{"Forwarded: for=192.0.2.7"}, 403},
+		{"loopback peer with X-Real-IP", local, "127.0.0.1:5000", []string{"X-Real-IP: 192.0.2.7"}, 403},
+		{"loopback peer with Via", local, "[::1]:5000", []string{"Via: 1.1 caddy"}, 403},
+		{"loopback peer naming itself", local, "127.0.0.1:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 403},
+
 		{"token missing", token, "192.0.2.7:5000", nil, 401},
 		{"bearer token", token, "192.0.2.7:5000", []string{"Authorization: Bearer s3cret"}, 200},
 		{"wrong bearer", token, "192.0.2.7:5000", []string{"Authorization: Bearer nope"}, 401},
 		{"basic password", token, "192.0.2.7:5000", []string{"Authorization: Basic YWRtaW46czNjcmV0"}, 200},
 		{"wrong basic", token, "192.0.2.7:5000", []string{"Authorization: Basic YWRtaW46bm9wZQ=="}, 401},
-		{"loopback needs no token", token, "127.0.0.1:1", nil, 200},
+		{"loopback needs the token too", token, "127.0.0.1:1", nil, 401},
+		{"allowed network needs the token too", token, "10.1.2.3:5000", nil, 401},
+		{"loopback with the token", token, "127.0.0.1:1", []string{"Authorization: Bearer s3cret"}, 200},
+
 		{"allowed network", allow, "10.1.2.3:5000", nil, 200},
 		{"outside allowed network", allow, "11.1.2.3:5000", nil, 403},
-		{"trusted proxy for loopback", proxied, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 200},
-		{"trusted proxy for remote", proxied, "10.9.9.9:5000", []string{"X-Forwarded-For: 192.0.2.7"}, 403},
-		{"spoofed hop before the proxy", proxied, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1, 192.0.2.7"}, 403},
-		{"untrusted peer's header ignored", proxied, "192.0.2.8:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 403},
+		{"allow does not admit loopback", allow, "127.0.0.1:5000", nil, 403},
+		{"allowed network through a proxy", allow, "10.1.2.3:5000", []string{"X-Forwarded-For: 192.0.2.7"}, 403},
+
+		{"trusted proxy for loopback", xff, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 200},
+		{"trusted proxy for remote", xff, "10.9.9.9:5000", []string{"X-Forwarded-For: 192.0.2.7"}, 403},
+		{"spoofed hop before the proxy", xff, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1, 192.0.2.7"}, 403},
+		{"spoofed line before the proxy's", xff, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1", "X-Forwarded-For: 192.0.2.7"}, 403},
+		{"chain of trusted proxies", xff, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1, 10.9.9.9"}, 200},
+		{"trusted proxy naming nobody", xff, "10.9.9.9:5000", nil, 403},
+		{"garbage hop", xff, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1, nonsense"}, 403},
+		{"untrusted peer's header ignored", xff, "192.0.2.8:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 403},
+		{"X-Real-IP not read for X-Forwarded-For", xff, "10.9.9.9:5000", []string{"X-Real-IP: 127.0.0.1", "X-Forwarded-For: 192.0.2.7"}, 403},
+		{"deprecated field still trusts", deprecated, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 200},
+
+		{"X-Real-IP names the client", realIP, "10.9.9.9:5000", []string{"X-Real-IP: 127.0.0.1"}, 200},
+		{"X-Real-IP of a remote client", realIP, "10.9.9.9:5000", []string{"X-Real-IP: 192.0.2.7"}, 403},
+		{"client-chosen X-Forwarded-For passed through", realIP, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1", "X-Real-IP: 192.0.2.7"}, 403},
+		{"two X-Real-IP lines", realIP, "10.9.9.9:5000", []string{"X-Real-IP: 127.0.0.1", "X-Real-IP: 127.0.0.1"}, 403},
+
+		{"Forwarded names the client", fwd, "10.9.9.9:5000", []string{"Forwarded: for=127.0.0.1;proto=http"}, 200},
+		{"Forwarded v6 with port", fwd, "10.9.9.9:5000", []string{`Forwarded: for="[::1]:4711"`}, 200},
+		{"Forwarded rightmost hop", fwd, "10.9.9.9:5000", []string{`Forwarded: for=127.0.0.1, for=192.0.2.7`}, 403},
+		{"Forwarded obfuscated", fwd, "10.9.9.9:5000", []string{"Forwarded: for=_hidden"}, 403},
+		{"Forwarded unknown", fwd, "10.9.9.9:5000", []string{"Forwarded: for=unknown"}, 403},
+		{"X-Forwarded-For not read for Forwarded", fwd, "10.9.9.9:5000", []string{"X-Forwarded-For: 127.0.0.1"}, 403},
+
+		// DNS rebinding: a page of another site reaches 127.0.0.1 under its own name.
+		{"rebinding name", local, "127.0.0.1:5000", []string{"Host: rebind.attacker.example:8199"}, 403},
+		{"rebinding name without port", local, "127.0.0.1:5000", []string{"Host: rebind.attacker.example"}, 403},
+		{"localhost", local, "127.0.0.1:5000", []string{"Host: localhost:8199"}, 200},
+		{"name below localhost", local, "127.0.0.1:5000", []string{"Host: app.localhost"}, 200},
+		{"v6 literal", local, "[::1]:5000", []string{"Host: [::1]:8199"}, 200},
+		{"listed name", hosts, "127.0.0.1:5000", []string{"Host: Admin.Internal:8199"}, 200},
+		{"listed domain", hosts, "127.0.0.1:5000", []string{"Host: a.corp.example"}, 200},
+		{"listed domain itself", hosts, "127.0.0.1:5000", []string{"Host: corp.example"}, 200},
+		{"unlisted name", hosts, "127.0.0.1:5000", []string{"Host: evilcorp.example"}, 403},
+		{"allowed network under a rebound name", allow, "10.1.2.3:5000", []string{"Host: rebind.attacker.example"}, 403},
+		{"a token needs no host check", token, "192.0.2.7:5000", []string{"Host: app.example", "Authorization: Bearer s3cret"}, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +167,7 @@ func TestAdminAccess(t *testing.T) {
 }
 
 func TestAdminActions(t *testing.T) {
-	s := adminServer(t, baton.AdminConfig{})
+	s := adminServer(t, baton.AdminConfig{AllowLocal: true})
 	const local = "127.0.0.1:4000"
 	tests := []struct {
 		name    string
@@ -106,9 +185,15 @@ func TestAdminActions(t *testing.T) {
 		// Under go test there is no master: the actions say so with 501.
 		{"typed address GET", "GET", "/debug/admin/reload", []string{"Sec-Fetch-Site: none", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document"}, 501, "no master"},
 		{"curl POST", "POST", "/debug/admin/reload", nil, 501, "no master"},
-		{"page POST", "POST", "/debug/admin/restart", []string{"Sec-Fetch-Site: same-origin", "Origin: http://example.com"}, 501, "no master"},
+		{"page POST", "POST", "/debug/admin/restart", []string{"Sec-Fetch-Site: same-origin", "Origin: http://127.0.0.1:8199"}, 501, "no master"},
 		{"browser gets a page", "POST", "/debug/admin/reload", []string{"Accept: text/html", "Sec-Fetch-Site: same-origin"}, 501, "reload failed: baton: no master"},
 		{"wrong method", "PUT", "/debug/admin/reload", nil, 405, ""},
+		{"HEAD never acts", "HEAD", "/debug/admin/shutdown", nil, 405, ""},
+		{"foreign Referer", "GET", "/debug/admin/reload", []string{"Referer: http://evil.example/x"}, 403, "Referer: http://evil.example/x"},
+		{"foreign Referer on POST", "POST", "/debug/admin/shutdown", []string{"Referer: http://127.0.0.1:8199.evil.example/"}, 403, "Referer"},
+		{"own Referer", "POST", "/debug/admin/reload", []string{"Referer: http://127.0.0.1:8199/debug/admin"}, 501, "no master"},
+		{"Referer beside Sec-Fetch-Site", "POST", "/debug/admin/reload", []string{"Sec-Fetch-Site: same-origin", "Referer: http://elsewhere.example/"}, 501, "no master"},
+		{"rebinding post", "POST", "/debug/admin/shutdown", []string{"Host: rebind.attacker.example:8199", "Origin: http://rebind.attacker.example:8199", "Sec-Fetch-Site: same-origin"}, 403, "Host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +206,7 @@ func TestAdminActions(t *testing.T) {
 }
 
 func TestAdminPageAndStatus(t *testing.T) {
-	s := adminServer(t, baton.AdminConfig{})
+	s := adminServer(t, baton.AdminConfig{AllowLocal: true})
 	s.SetAddr("127.0.0.1:0")
 	startServer(t, s)
 
@@ -197,4 +282,89 @@ func TestHealth(t *testing.T) {
 	}
 	close(hang)
 	<-done
+}
+
+// forwarder relays every TCP connection it accepts on a loopback port to
+// target, as ssh -L or kubectl port-forward do: the server sees a loopback
+// peer and no proxy header. It returns its address.
+func forwarder(t *testing.T, target string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			wg.Add(2)
+			go func() { defer wg.Done(); io.Copy(up, c); up.Close() }()
+			go func() { defer wg.Done(); io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestAdminBehindLocalProxy reaches the admin page through proxies on
+// this host, over real sockets: a port forwarder that adds no header, and
+// an HTTP reverse proxy that adds X-Forwarded-For.
+func TestAdminBehindLocalProxy(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		cfg    baton.AdminConfig
+		proxy  string // "tcp" or "http"
+		bearer string
+		direct int // status of a direct request from this host
+		via    int // through the proxy
+	}{
+		{"token, forwarder", baton.AdminConfig{Token: "s3cret", AllowLocal: true}, "tcp", "", 401, 401},
+		{"token sent, forwarder", baton.AdminConfig{Token: "s3cret"}, "tcp", "s3cret", 200, 200},
+		{"token, reverse proxy", baton.AdminConfig{Token: "s3cret", AllowLocal: true}, "http", "", 401, 401},
+		{"no token, forwarder", baton.AdminConfig{}, "tcp", "", 403, 403},
+		{"local, reverse proxy", baton.AdminConfig{AllowLocal: true}, "http", "", 200, 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := adminServer(t, tt.cfg)
+			base := startServer(t, s)
+			app := strings.TrimPrefix(base, "http://")
+			var via string
+			switch tt.proxy {
+			case "tcp":
+				via = "http://" + forwarder(t, app)
+			case "http":
+				target, _ := url.Parse(base)
+				ps := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+				t.Cleanup(ps.Close)
+				via = ps.URL
+			}
+			for _, c := range []struct {
+				base string
+				want int
+			}{{base, tt.direct}, {via, tt.via}} {
+				req, _ := http.NewRequest("GET", c.base+"/debug/admin/status", nil)
+				if tt.bearer != "" {
+					req.Header.Set("Authorization", "Bearer "+tt.bearer)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != c.want {
+					t.Errorf("GET %s/debug/admin/status = %d, want %d", c.base, resp.StatusCode, c.want)
+				}
+			}
+		})
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"reflect"
 	"slices"
@@ -584,10 +583,14 @@ type serverFile struct {
 	IdleGrace         time.Duration `yaml:"idleGrace"`
 	AccessLog         *bool         `yaml:"accessLog"`
 	LogLevel          string        `yaml:"logLevel"`
+	TrustedProxies    stringList    `yaml:"trustedProxies"`
+	ClientIPHeader    string        `yaml:"clientIpHeader"`
+	AllowedHosts      stringList    `yaml:"allowedHosts"`
 	Admin             struct {
 		Token          string   `yaml:"token"`
+		AllowLocal     *bool    `yaml:"allowLocal"`
 		Allow          []string `yaml:"allow"`
-		TrustedProxies []string `yaml:"trustedProxies"`
+		TrustedProxies []string `yaml:"trustedProxies"` // deprecated: trustedProxies
 	} `yaml:"admin"`
 }
 
@@ -685,14 +688,13 @@ func (sf *serverFile) validate(path, prefix string, node *yaml.Node) error {
 	for _, list := range []struct {
 		key  string
 		nets []string
-	}{{"admin.allow", sf.Admin.Allow}, {"admin.trustedProxies", sf.Admin.TrustedProxies}} {
-		for _, n := range list.nets {
-			if _, err := netip.ParsePrefix(n); err != nil {
-				if _, err := netip.ParseAddr(n); err != nil {
-					return bad(list.key, fmt.Sprintf("%q is not a network (10.0.0.0/8) or an address", n))
-				}
-			}
+	}{{"trustedProxies", sf.TrustedProxies}, {"admin.allow", sf.Admin.Allow}, {"admin.trustedProxies", sf.Admin.TrustedProxies}} {
+		if _, err := parseNetworks(list.nets); err != nil {
+			return bad(list.key, err.Error())
 		}
+	}
+	if _, err := clientIPHeader(sf.ClientIPHeader); err != nil {
+		return bad("clientIpHeader", fmt.Sprintf("%q is not X-Forwarded-For, X-Real-IP or Forwarded", sf.ClientIPHeader))
 	}
 	return nil
 }
@@ -742,8 +744,20 @@ func (sf *serverFile) apply(c *ServerConfig) {
 	if sf.LogLevel != "" {
 		c.LogLevel = sf.LogLevel
 	}
+	if len(sf.TrustedProxies) > 0 {
+		c.TrustedProxies = slices.Clone(sf.TrustedProxies)
+	}
+	if sf.ClientIPHeader != "" {
+		c.ClientIPHeader = sf.ClientIPHeader
+	}
+	if len(sf.AllowedHosts) > 0 {
+		c.AllowedHosts = slices.Clone(sf.AllowedHosts)
+	}
 	if sf.Admin.Token != "" {
 		c.Admin.Token = sf.Admin.Token
+	}
+	if sf.Admin.AllowLocal != nil {
+		c.Admin.AllowLocal = *sf.Admin.AllowLocal
 	}
 	if len(sf.Admin.Allow) > 0 {
 		c.Admin.Allow = slices.Clone(sf.Admin.Allow)

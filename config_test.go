@@ -38,7 +38,11 @@ server:
   maxBodySize: 1MiB
   drainTimeout: 10s
   logLevel: warn
+  trustedProxies: 127.0.0.1, 10.9.0.0/16
+  clientIpHeader: X-Real-IP
+  allowedHosts: [app.example]
   admin:
+    allowLocal: true
     allow: [10.0.0.0/8]
 server.api:
   address: ["127.0.0.1:9000", "127.0.0.1:9001"]
@@ -97,7 +101,8 @@ func TestConfigValues(t *testing.T) {
 	var def, api ServerConfig
 	d.servers["default"].apply(&def)
 	d.servers["api"].apply(&api)
-	if def.Addr[0] != ":8199" || def.MaxBodySize != 1<<20 || def.DrainTimeout != 10*time.Second || def.LogLevel != "warn" || def.Admin.Allow[0] != "10.0.0.0/8" {
+	if def.Addr[0] != ":8199" || def.MaxBodySize != 1<<20 || def.DrainTimeout != 10*time.Second || def.LogLevel != "warn" || def.Admin.Allow[0] != "10.0.0.0/8" ||
+		!def.Admin.AllowLocal || len(def.TrustedProxies) != 2 || def.TrustedProxies[1] != "10.9.0.0/16" || def.ClientIPHeader != "X-Real-IP" || def.AllowedHosts[0] != "app.example" {
 		t.Errorf("default server from the file = %+v", def)
 	}
 	if len(api.Addr) != 2 || !api.AccessLogDisabled {
@@ -126,6 +131,8 @@ func TestConfigErrors(t *testing.T) {
 		{"no port", "server.api:\n  address: localhost\n", 2, "server.api.address", "not host:port"},
 		{"bad level", "server:\n  logLevel: loud\n", 2, "server.logLevel", "not debug"},
 		{"bad network", "server:\n  admin:\n    allow: [nowhere]\n", 3, "server.admin.allow", "not a network"},
+		{"bad proxy", "server:\n  trustedProxies: [10.0.0.0/33]\n", 2, "server.trustedProxies", "not a network"},
+		{"bad client header", "server:\n  clientIpHeader: X-Client\n", 2, "server.clientIpHeader", "not X-Forwarded-For"},
 		{"negative", "server:\n  idleGrace: -1s\n", 2, "server.idleGrace", "negative"},
 		{"lonely cert", "server:\n  httpsCertFile: c.pem\n", 2, "server.httpsCertFile", "go together"},
 		{"not a mapping", "- a\n- b\n", 1, "", "mapping"},

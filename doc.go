@@ -153,8 +153,13 @@
 // [Server.EnableAdmin] serves a page with the pids, generation, binary,
 // listeners and reload history, and actions to reload, restart and shut
 // down; [Server.EnableHealth] serves a health check that answers 503 from
-// the moment a drain starts. The admin serves loopback clients only unless
-// [AdminConfig] admits others, and refuses actions other sites ask for.
+// the moment a drain starts. The admin requires [AdminConfig.Token] from
+// every client; without a token it admits nobody, unless
+// [AdminConfig.AllowLocal] (for development) or [AdminConfig.Allow]
+// admits clients by address, through no untrusted proxy and under a Host
+// that names this machine. It refuses actions other sites ask for, and
+// never acts on HEAD. The README's Security section gives the threat
+// model.
 //
 // # Development mode
 //

@@ -17,6 +17,7 @@ func (s *Server) logAccess(r *Request) {
 	dur := time.Duration(end - r.start)
 	l := s.Logger()
 	ctx := r.Request.Context()
+	ip := r.GetClientIp()
 	if h, ok := l.Handler().(flushingHandler); ok && h.plain {
 		// The default logger: the line is formatted here, straight into
 		// the buffer, as slog's TextHandler would format it. That costs a
@@ -24,7 +25,7 @@ func (s *Server) logAccess(r *Request) {
 		if !h.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
-		if h.b.writeAccess(end, dur, r.Method, r.URL.Path, r.resp.Status(), r.resp.written, s.pid) {
+		if h.b.writeAccess(end, dur, r.Method, r.URL.Path, ip, r.resp.Status(), r.resp.written, s.pid) {
 			return
 		}
 	}
@@ -34,6 +35,7 @@ func (s *Server) logAccess(r *Request) {
 		slog.Int("status", r.resp.Status()),
 		slog.Int64("bytes", r.resp.written),
 		slog.Duration("dur", dur),
+		slog.String("ip", ip),
 		slog.Int("pid", s.pid),
 	)
 }
@@ -179,18 +181,18 @@ func newBufferedLogger(b *logBuffer, level slog.Leveler) *slog.Logger {
 // monotonic reading end (of monoNow) and took dur to b, in the format of
 // slog's TextHandler:
 //
-//	time=2026-11-21T17:35:02.113Z level=INFO msg=request method=GET path=/ status=200 bytes=16 dur=41.2µs pid=5051
+//	time=2026-11-21T17:35:02.113Z level=INFO msg=request method=GET path=/ status=200 bytes=16 dur=41.2µs ip=127.0.0.1 pid=5051
 //
 // It returns false, writing nothing, for a line it does not format the
 // same way: a method or path that TextHandler would quote, or a path too
 // long to be worth it. The caller then logs it through slog.
-func (b *logBuffer) writeAccess(end int64, dur time.Duration, method, path string, status int, bytes int64, pid int) bool {
-	if len(path) > maxAccessPath || !bareMethod(method) || !barePath(path) {
+func (b *logBuffer) writeAccess(end int64, dur time.Duration, method, path, ip string, status int, bytes int64, pid int) bool {
+	if len(path) > maxAccessPath || len(ip) > maxAccessIP || !bareMethod(method) || !barePath(path) || !barePath(ip) {
 		return false
 	}
 	b.mu.Lock()
 	sec, nsec, loc := b.clock.at(end)
-	ok := b.appendAccess(sec, nsec, loc, dur, method, path, status, bytes, pid)
+	ok := b.appendAccess(sec, nsec, loc, dur, method, path, ip, status, bytes, pid)
 	b.mu.Unlock()
 	return ok
 }
@@ -203,7 +205,7 @@ func (b *logBuffer) writeAccess(end int64, dur time.Duration, method, path strin
 // keys, the pid) are copied as whole arrays, possibly past their end, and
 // the next part is written over the excess, which saves the capacity
 // check and the call to memmove that each append makes.
-func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.Duration, method, path string, status int, bytes int64, pid int) bool {
+func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.Duration, method, path, ip string, status int, bytes int64, pid int) bool {
 	ts := &b.stamp
 	if sec != ts.sec || loc != ts.loc || !ts.set {
 		ts.build(sec, loc)
@@ -211,7 +213,7 @@ func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.D
 	if !ts.ok {
 		return false
 	}
-	need := accessSlack + len(method) + len(path)
+	need := accessSlack + len(method) + len(path) + len(ip)
 	if pid != b.pid || b.pidLen == 0 {
 		b.setPid(pid)
 	}
@@ -246,6 +248,9 @@ func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.D
 	} else {
 		n += copy(p[n:], dur.String())
 	}
+	*(*[8]byte)(p[n:]) = keyIP
+	n += len(" ip=")
+	n += copy(p[n:], ip)
 	*(*[pidText]byte)(p[n:]) = b.pidEnd
 	n += b.pidLen
 	b.buf = p[:n]
@@ -259,6 +264,9 @@ func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.D
 const (
 	// maxAccessPath is the longest path writeAccess writes itself.
 	maxAccessPath = 1024
+	// maxAccessIP is the longest client address it writes itself: an
+	// IPv6 address with a zone fits.
+	maxAccessIP = 64
 	// accessSlack is room enough for an access line besides its method
 	// and path, with what the copies of arrays write past its end.
 	accessSlack = 256
@@ -284,6 +292,7 @@ var (
 	keyStatus = [8]byte{' ', 's', 't', 'a', 't', 'u', 's', '='}
 	keyBytes  = [8]byte{' ', 'b', 'y', 't', 'e', 's', '='}
 	keyDur    = [8]byte{' ', 'd', 'u', 'r', '='}
+	keyIP     = [8]byte{' ', 'i', 'p', '='}
 )
 
 // pairs holds the two digits of each number below 100.

@@ -58,7 +58,7 @@ func TestLogBuffer(t *testing.T) {
 }
 
 // textLine is the line slog's TextHandler writes for an access log record.
-func textLine(t *testing.T, now time.Time, method, path string, status int, bytes int64, dur time.Duration, pid int) string {
+func textLine(t *testing.T, now time.Time, method, path, ip string, status int, bytes int64, dur time.Duration, pid int) string {
 	t.Helper()
 	var out strings.Builder
 	rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
@@ -68,6 +68,7 @@ func textLine(t *testing.T, now time.Time, method, path string, status int, byte
 		slog.Int("status", status),
 		slog.Int64("bytes", bytes),
 		slog.Duration("dur", dur),
+		slog.String("ip", ip),
 		slog.Int("pid", pid),
 	)
 	if err := slog.NewTextHandler(&out, nil).Handle(context.Background(), rec); err != nil {
@@ -78,21 +79,21 @@ func textLine(t *testing.T, now time.Time, method, path string, status int, byte
 
 // writeAccessAt is writeAccess for a line of the time t. It also declines
 // a year outside 0-9999 and the zero time.
-func (b *logBuffer) writeAccessAt(t time.Time, dur time.Duration, method, path string, status int, bytes int64, pid int) bool {
-	if len(path) > maxAccessPath || !bareMethod(method) || !barePath(path) || t.IsZero() {
+func (b *logBuffer) writeAccessAt(t time.Time, dur time.Duration, method, path, ip string, status int, bytes int64, pid int) bool {
+	if len(path) > maxAccessPath || len(ip) > maxAccessIP || !bareMethod(method) || !barePath(path) || !barePath(ip) || t.IsZero() {
 		return false
 	}
 	b.mu.Lock()
-	ok := b.appendAccess(t.Unix(), int64(t.Nanosecond()), t.Location(), dur, method, path, status, bytes, pid)
+	ok := b.appendAccess(t.Unix(), int64(t.Nanosecond()), t.Location(), dur, method, path, ip, status, bytes, pid)
 	b.mu.Unlock()
 	return ok
 }
 
 // accessLine is the line writeAccess writes, and whether it wrote one.
-func accessLine(at time.Time, dur time.Duration, method, path string, status int, bytes int64, pid int) (string, bool) {
+func accessLine(at time.Time, dur time.Duration, method, path, ip string, status int, bytes int64, pid int) (string, bool) {
 	var out strings.Builder
 	b := &logBuffer{w: &out}
-	ok := b.writeAccessAt(at, dur, method, path, status, bytes, pid)
+	ok := b.writeAccessAt(at, dur, method, path, ip, status, bytes, pid)
 	b.Flush()
 	return out.String(), ok
 }
@@ -109,41 +110,46 @@ func TestWriteAccessMatchesTextHandler(t *testing.T) {
 		name         string
 		at           time.Time
 		method, path string
+		ip           string
 		status       int
 		bytes        int64
 		dur          time.Duration
 		formats      bool // writeAccess formats it itself
 	}{
-		{"plain", at, "GET", "/", 200, 16, 41200 * time.Nanosecond, true},
-		{"no ms", at.Truncate(time.Second), "POST", "/user/repos", 201, 0, time.Millisecond, true},
-		{"ms 999", at.Add(885 * time.Millisecond), "GET", "/a", 200, 1, 999, true},
-		{"seconds carry", at.Add(886*time.Millisecond + 1), "GET", "/a", 200, 1, 999, true},
-		{"error", at, "DELETE", "/x/y;z?&", 500, 21, 3*time.Minute + time.Nanosecond, true},
-		{"negatives", at, "GET", "/", -1, -5, -time.Second, true},
-		{"zero duration", at, "GET", "/~u/%2F", 404, 19, 0, true},
-		{"one second", at, "GET", "/", 200, 0, time.Second, true},
-		{"just under a second", at, "GET", "/", 200, 0, time.Second - 1, true},
-		{"hours", at, "GET", "/", 200, 0, 26*time.Hour + 1500*time.Millisecond, true},
-		{"other status", at, "PROPFIND", "/dav/", 99, 1e12, 1000, true},
-		{"long status", at, "GET", "/", 1000, 999_999_999_999, 1000, true},
-		{"long path", at, "GET", "/" + strings.Repeat("a", 1023), 200, 0, 0, true},
-		{"year 1", time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), "GET", "/", 200, 0, 0, true},
-		{"zero time", time.Time{}, "GET", "/", 200, 0, 0, false}, // TextHandler leaves the time out
-		{"space in path", at, "GET", "/a b", 200, 0, 0, false},
-		{"equals in path", at, "GET", "/a=b", 200, 0, 0, false},
-		{"quote in path", at, "GET", `/a"b`, 200, 0, 0, false},
-		{"backslash in path", at, "GET", `/a\b`, 200, 0, 0, false},
-		{"unicode path", at, "GET", "/é", 200, 0, 0, false},
-		{"control byte", at, "GET", "/a\x01", 200, 0, 0, false},
-		{"empty method", at, "", "/", 200, 0, 0, false},
-		{"too long a path", at, "GET", "/" + strings.Repeat("a", 1024), 200, 0, 0, false},
-		{"year 10000", time.Date(10000, 6, 1, 0, 0, 0, 0, time.UTC), "GET", "/", 200, 0, 0, false},
+		{"plain", at, "GET", "/", "127.0.0.1", 200, 16, 41200 * time.Nanosecond, true},
+		{"no ms", at.Truncate(time.Second), "POST", "/user/repos", "127.0.0.1", 201, 0, time.Millisecond, true},
+		{"ms 999", at.Add(885 * time.Millisecond), "GET", "/a", "127.0.0.1", 200, 1, 999, true},
+		{"seconds carry", at.Add(886*time.Millisecond + 1), "GET", "/a", "127.0.0.1", 200, 1, 999, true},
+		{"error", at, "DELETE", "/x/y;z?&", "127.0.0.1", 500, 21, 3*time.Minute + time.Nanosecond, true},
+		{"negatives", at, "GET", "/", "127.0.0.1", -1, -5, -time.Second, true},
+		{"zero duration", at, "GET", "/~u/%2F", "127.0.0.1", 404, 19, 0, true},
+		{"one second", at, "GET", "/", "127.0.0.1", 200, 0, time.Second, true},
+		{"just under a second", at, "GET", "/", "127.0.0.1", 200, 0, time.Second - 1, true},
+		{"hours", at, "GET", "/", "127.0.0.1", 200, 0, 26*time.Hour + 1500*time.Millisecond, true},
+		{"other status", at, "PROPFIND", "/dav/", "127.0.0.1", 99, 1e12, 1000, true},
+		{"long status", at, "GET", "/", "127.0.0.1", 1000, 999_999_999_999, 1000, true},
+		{"long path", at, "GET", "/" + strings.Repeat("a", 1023), "127.0.0.1", 200, 0, 0, true},
+		{"year 1", time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), "GET", "/", "127.0.0.1", 200, 0, 0, true},
+		{"zero time", time.Time{}, "GET", "/", "127.0.0.1", 200, 0, 0, false}, // TextHandler leaves the time out
+		{"space in path", at, "GET", "/a b", "127.0.0.1", 200, 0, 0, false},
+		{"equals in path", at, "GET", "/a=b", "127.0.0.1", 200, 0, 0, false},
+		{"quote in path", at, "GET", `/a"b`, "127.0.0.1", 200, 0, 0, false},
+		{"backslash in path", at, "GET", `/a\b`, "127.0.0.1", 200, 0, 0, false},
+		{"unicode path", at, "GET", "/é", "127.0.0.1", 200, 0, 0, false},
+		{"control byte", at, "GET", "/a\x01", "127.0.0.1", 200, 0, 0, false},
+		{"empty method", at, "", "/", "127.0.0.1", 200, 0, 0, false},
+		{"too long a path", at, "GET", "/" + strings.Repeat("a", 1024), "127.0.0.1", 200, 0, 0, false},
+		{"ipv6 client", at, "GET", "/", "2001:db8::1", 200, 0, 0, true},
+		{"zoned client", at, "GET", "/", "fe80::1%eth0", 200, 0, 0, true},
+		{"unix socket peer", at, "GET", "/", "@", 200, 0, 0, true},
+		{"no client address", at, "GET", "/", "", 200, 0, 0, false},
+		{"year 10000", time.Date(10000, 6, 1, 0, 0, 0, 0, time.UTC), "GET", "/", "127.0.0.1", 200, 0, 0, false},
 	}
 	for _, tt := range tests {
 		for _, loc := range zones {
 			t.Run(tt.name+"/"+loc.String(), func(t *testing.T) {
 				at := tt.at.In(loc)
-				got, ok := accessLine(at, tt.dur, tt.method, tt.path, tt.status, tt.bytes, 4242)
+				got, ok := accessLine(at, tt.dur, tt.method, tt.path, tt.ip, tt.status, tt.bytes, 4242)
 				if ok != tt.formats {
 					t.Fatalf("writeAccess returned %v, want %v (wrote %q)", ok, tt.formats, got)
 				}
@@ -153,7 +159,7 @@ func TestWriteAccessMatchesTextHandler(t *testing.T) {
 					}
 					return
 				}
-				if want := textLine(t, at, tt.method, tt.path, tt.status, tt.bytes, tt.dur, 4242); got != want {
+				if want := textLine(t, at, tt.method, tt.path, tt.ip, tt.status, tt.bytes, tt.dur, 4242); got != want {
 					t.Errorf("writeAccess wrote\n%q\nTextHandler writes\n%q", got, want)
 				}
 			})
@@ -179,10 +185,10 @@ func TestWriteAccessTimeCache(t *testing.T) {
 			now = now.In(paris) // around the change to summer time
 		}
 		pid := 1 + i%3 // the pid's text is kept too
-		if !b.writeAccessAt(now, 0, "GET", "/", 200, int64(i), pid) {
+		if !b.writeAccessAt(now, 0, "GET", "/", "127.0.0.1", 200, int64(i), pid) {
 			t.Fatalf("writeAccess declined %v", now)
 		}
-		want.WriteString(textLine(t, now, "GET", "/", 200, int64(i), 0, pid))
+		want.WriteString(textLine(t, now, "GET", "/", "127.0.0.1", 200, int64(i), 0, pid))
 	}
 	b.Flush()
 	if out.String() != want.String() {
@@ -191,16 +197,16 @@ func TestWriteAccessTimeCache(t *testing.T) {
 }
 
 func FuzzWriteAccess(f *testing.F) {
-	f.Add(int64(1795282502113999999), 0, "GET", "/user/repos", 200, int64(16), int64(41200), 77)
-	f.Add(int64(-62135596800000000), -3600, "POST", "/a", -1, int64(-1), int64(-1), -1)
-	f.Fuzz(func(t *testing.T, unixNano int64, zone int, method, path string, status int, bytes, dur int64, pid int) {
+	f.Add(int64(1795282502113999999), 0, "GET", "/user/repos", "192.0.2.7", 200, int64(16), int64(41200), 77)
+	f.Add(int64(-62135596800000000), -3600, "POST", "/a", "::1", -1, int64(-1), int64(-1), -1)
+	f.Fuzz(func(t *testing.T, unixNano int64, zone int, method, path, ip string, status int, bytes, dur int64, pid int) {
 		at := time.Unix(0, unixNano).In(time.FixedZone("Z", zone%(24*3600)))
 		d := time.Duration(dur)
-		got, ok := accessLine(at, d, method, path, status, bytes, pid)
+		got, ok := accessLine(at, d, method, path, ip, status, bytes, pid)
 		if !ok {
 			return
 		}
-		if want := textLine(t, at, method, path, status, bytes, d, pid); got != want {
+		if want := textLine(t, at, method, path, ip, status, bytes, d, pid); got != want {
 			t.Errorf("writeAccess wrote\n%q\nTextHandler writes\n%q", got, want)
 		}
 	})
@@ -213,7 +219,7 @@ func TestWriteAccessClock(t *testing.T) {
 	var out strings.Builder
 	b := &logBuffer{w: &out}
 	before := time.Now()
-	if !b.writeAccess(monoNow(), 0, "GET", "/", 200, 0, 1) {
+	if !b.writeAccess(monoNow(), 0, "GET", "/", "127.0.0.1", 200, 0, 1) {
 		t.Fatal("writeAccess declined")
 	}
 	after := time.Now()

@@ -135,6 +135,27 @@ type ServerConfig struct {
 	// AccessLogDisabled turns the access log off.
 	AccessLogDisabled bool
 
+	// TrustedProxies lists the networks (CIDR, such as "10.0.0.0/8", or
+	// single addresses) of the reverse proxies in front of the server. Of
+	// a request whose peer is one of them, the client is the one that
+	// ClientIPHeader names: the rightmost address there that is not itself
+	// a trusted proxy. If empty, every proxy header is ignored and the
+	// client is the connection's peer. The client shows in the access log,
+	// in Request.GetClientIp and in the admin page's access rules.
+	TrustedProxies []string
+	// ClientIPHeader is the one header in which the trusted proxies name
+	// the client: "X-Forwarded-For", "X-Real-IP" or "Forwarded" (RFC 7239).
+	// The others are never read, so that a client cannot pass one that a
+	// proxy leaves untouched. If empty, X-Forwarded-For is used.
+	ClientIPHeader string
+	// AllowedHosts lists the host names, besides IP addresses and
+	// localhost, that a request may carry in its Host header where baton
+	// admits it for being local: the admin page without a token, and the
+	// WebSocket same-origin rule on a loopback connection. A name with a
+	// leading dot (".example.com") stands for itself and every name below
+	// it. Other names are refused there, which defeats DNS rebinding.
+	AllowedHosts []string
+
 	// Admin controls access to the admin page (EnableAdmin).
 	Admin AdminConfig
 
@@ -199,6 +220,7 @@ type Server struct {
 	access   atomic.Bool // access log on
 	bodyMax  atomic.Int64
 	static   atomic.Pointer[staticFS]
+	trust    atomic.Pointer[proxyTrust] // nil: no trusted proxy
 	conns    connTracker
 	draining atomic.Bool
 	drainCh  chan struct{} // closed when a drain starts
@@ -320,6 +342,17 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 			return err
 		}
 	}
+	trusted := c.TrustedProxies
+	if len(trusted) == 0 {
+		trusted = c.Admin.TrustedProxies
+	}
+	trust, err := newProxyTrust(trusted, c.ClientIPHeader)
+	if err != nil {
+		return fmt.Errorf("baton: server %q: %w", s.name, err)
+	}
+	if _, err := parseNetworks(c.Admin.Allow); err != nil {
+		return fmt.Errorf("baton: server %q: admin allow: %w", s.name, err)
+	}
 	var level slog.Level
 	if c.LogLevel != "" {
 		if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
@@ -344,6 +377,7 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 		s.logp.Store(newTextLogger(&s.level))
 	}
 	s.access.Store(!c.AccessLogDisabled)
+	s.trust.Store(trust)
 	limit := c.MaxBodySize
 	if limit == 0 {
 		limit = DefaultMaxBodySize

@@ -34,8 +34,11 @@ type WebSocketConfig struct {
 	// pages may open a WebSocket: each is an origin as browsers send it
 	// ("https://app.example.com") or a bare host ("app.example.com"),
 	// compared without regard to case; "*" allows any origin. A request
-	// without an Origin header (not from a browser), or whose Origin host
-	// equals its Host header, is always allowed. If nil, only those are.
+	// without an Origin header (not from a browser) is always allowed, and
+	// so is one whose Origin host equals its Host header, except on a
+	// loopback connection, where the Host must also be an IP address,
+	// localhost or one of ServerConfig.AllowedHosts (against DNS
+	// rebinding). If nil, only those are.
 	AllowedOrigins []string
 	// ReadLimit is the largest message accepted from the peer, in bytes; a
 	// larger one closes the connection with code 1009 (message too big).
@@ -60,14 +63,15 @@ type WebSocketConfig struct {
 	HandshakeTimeout time.Duration
 }
 
-// originAllowed applies the origin policy of c to req.
-func (c *WebSocketConfig) originAllowed(req *http.Request) bool {
+// originAllowed applies the origin policy of c to req; hosts are the
+// server's AllowedHosts.
+func (c *WebSocketConfig) originAllowed(req *http.Request, hosts []string) bool {
 	origin := req.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
 	u, err := url.Parse(origin)
-	if err == nil && u.Host != "" && strings.EqualFold(u.Host, req.Host) {
+	if err == nil && u.Host != "" && strings.EqualFold(u.Host, req.Host) && (hostAllowed(req.Host, hosts) || !loopbackConn(req)) {
 		return true
 	}
 	for _, a := range c.AllowedOrigins {
@@ -76,6 +80,18 @@ func (c *WebSocketConfig) originAllowed(req *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// loopbackConn reports whether req came in on a loopback address of this
+// host, where a page of another site whose name points there (DNS
+// rebinding) looks same-origin.
+func loopbackConn(req *http.Request) bool {
+	a, ok := req.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	ip, ok := peerAddr(a.String())
+	return ok && ip.IsLoopback()
 }
 
 // WebSocket is a server-side WebSocket connection: a *websocket.Conn of
@@ -127,8 +143,9 @@ func (r *Request) WebSocket() (*WebSocket, error) {
 	if resp.committed {
 		return nil, fmt.Errorf("baton: websocket %s: %w", r.URL.Path, ErrResponseCommitted)
 	}
-	cfg := r.Server.Config().WebSocket
-	if !cfg.originAllowed(r.Request) {
+	sc := r.Server.Config()
+	cfg := sc.WebSocket
+	if !cfg.originAllowed(r.Request, sc.AllowedHosts) {
 		resp.buf = resp.buf[:0]
 		resp.WriteStatus(http.StatusForbidden, "websocket: origin not allowed\n")
 		return nil, fmt.Errorf("baton: websocket %s: origin %q: %w", r.URL.Path, r.Header.Get("Origin"), ErrWebSocketOrigin)

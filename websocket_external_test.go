@@ -62,9 +62,18 @@ func wsURL(base, path string) string {
 // the connection when the test ends.
 func dialWS(t *testing.T, url, origin string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
+	return dialWSHost(t, url, origin, "")
+}
+
+// dialWSHost is dialWS with the Host header host, if not empty.
+func dialWSHost(t *testing.T, url, origin, host string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
 	h := http.Header{}
 	if origin != "" {
 		h.Set("Origin", origin)
+	}
+	if host != "" {
+		h.Set("Host", host)
 	}
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
 	c, resp, err := d.Dial(url, h)
@@ -115,7 +124,9 @@ func TestWebSocketOrigin(t *testing.T) {
 	tests := []struct {
 		name    string
 		allowed []string
-		origin  string // "SELF" is the server's own origin
+		hosts   []string // ServerConfig.AllowedHosts
+		host    string   // the Host header's name, if not 127.0.0.1
+		origin  string   // "SELF" is the server's own origin, under host
 		want    int
 	}{
 		{name: "no origin", origin: "", want: http.StatusSwitchingProtocols},
@@ -128,23 +139,39 @@ func TestWebSocketOrigin(t *testing.T) {
 		{name: "allow-list scheme differs", allowed: []string{"https://app.example"}, origin: "http://app.example", want: http.StatusForbidden},
 		{name: "allow-list host", allowed: []string{"app.example:8443"}, origin: "https://APP.example:8443", want: http.StatusSwitchingProtocols},
 		{name: "star", allowed: []string{"*"}, origin: "https://evil.example", want: http.StatusSwitchingProtocols},
+		// DNS rebinding: a page of another site reaches 127.0.0.1 under
+		// its own name, so its origin matches the Host it sends.
+		{name: "rebinding name", host: "rebind.attacker.example", origin: "SELF", want: http.StatusForbidden},
+		{name: "localhost", host: "localhost", origin: "SELF", want: http.StatusSwitchingProtocols},
+		{name: "listed name", hosts: []string{"app.internal"}, host: "app.internal", origin: "SELF", want: http.StatusSwitchingProtocols},
+		{name: "listed origin under any name", allowed: []string{"http://rebind.attacker.example"}, host: "rebind.attacker.example", origin: "http://rebind.attacker.example", want: http.StatusSwitchingProtocols},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t)
-			setWebSocketConfig(t, s, func(c *baton.WebSocketConfig) { c.AllowedOrigins = tt.allowed })
+			c := s.Config()
+			c.AllowedHosts = tt.hosts
+			c.WebSocket.AllowedOrigins = tt.allowed
+			if err := s.SetConfig(c); err != nil {
+				t.Fatal(err)
+			}
 			errs := make(chan error, 4)
 			wsEcho(s, errs)
 			ts := httptest.NewServer(s)
 			defer ts.Close()
+			self, host := ts.URL, ""
+			if tt.host != "" {
+				host = tt.host + ":" + ts.URL[strings.LastIndexByte(ts.URL, ':')+1:]
+				self = "http://" + host
+			}
 			origin := tt.origin
 			switch origin {
 			case "SELF":
-				origin = ts.URL
+				origin = self
 			case "SELF-UPPER":
-				origin = strings.ToUpper(ts.URL)
+				origin = strings.ToUpper(self)
 			}
-			c, resp, err := dialWS(t, wsURL(ts.URL, "/ws"), origin)
+			conn, resp, err := dialWSHost(t, wsURL(ts.URL, "/ws"), origin, host)
 			if resp == nil {
 				t.Fatalf("Dial with Origin %q: no response: %v", origin, err)
 			}
@@ -161,7 +188,7 @@ func TestWebSocketOrigin(t *testing.T) {
 			if upErr != nil {
 				t.Fatalf("WebSocket() = %v", upErr)
 			}
-			readHello(t, c)
+			readHello(t, conn)
 		})
 	}
 }
