@@ -572,6 +572,7 @@ type serverFile struct {
 	ServerRoot        string        `yaml:"serverRoot"`
 	IndexFiles        []string      `yaml:"indexFiles"`
 	DirectoryListing  bool          `yaml:"directoryListing"`
+	ServeDotFiles     bool          `yaml:"serveDotFiles"`
 	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
 	ReadTimeout       time.Duration `yaml:"readTimeout"`
 	WriteTimeout      time.Duration `yaml:"writeTimeout"`
@@ -725,6 +726,7 @@ func (sf *serverFile) apply(c *ServerConfig) {
 		c.IndexFiles = slices.Clone(sf.IndexFiles)
 	}
 	c.DirectoryListing = c.DirectoryListing || sf.DirectoryListing
+	c.ServeDotFiles = c.ServeDotFiles || sf.ServeDotFiles
 	set(&c.ReadHeaderTimeout, sf.ReadHeaderTimeout)
 	set(&c.ReadTimeout, sf.ReadTimeout)
 	set(&c.WriteTimeout, sf.WriteTimeout)

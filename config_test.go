@@ -357,3 +357,41 @@ func TestConfigEmptyFile(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigServeDotFiles(t *testing.T) {
+	for _, tt := range []struct {
+		name, text string
+		want       bool
+	}{
+		{"absent", "server:\n  serverRoot: www\n", false},
+		{"off", "server:\n  serverRoot: www\n  serveDotFiles: false\n", false},
+		{"on", "server:\n  serverRoot: www\n  serveDotFiles: true\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			writeFile(t, path, tt.text)
+			c, err := LoadConfig(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := c.cur.Load()
+			if len(d.warns) != 0 {
+				t.Errorf("warnings %q, want none", d.warns)
+			}
+			var sc ServerConfig
+			d.servers["default"].apply(&sc)
+			if sc.ServeDotFiles != tt.want || sc.ServerRoot != "www" {
+				t.Errorf("%q: ServeDotFiles = %v, ServerRoot = %q; want %v, \"www\"", tt.text, sc.ServeDotFiles, sc.ServerRoot, tt.want)
+			}
+		})
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	writeFile(t, path, "server:\n  serveDotFile: true\n")
+	c, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warns := strings.Join(c.cur.Load().warns, "\n"); !strings.Contains(warns, `unknown key "server.serveDotFile"`) {
+		t.Errorf("warnings %q, want one for server.serveDotFile", warns)
+	}
+}

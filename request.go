@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -278,18 +279,50 @@ func (s *Server) recovered(r *Request, p any) {
 // name.
 func (r *Request) Param(key string) string { return r.params.ByName(key) }
 
-// Query returns the first query-string value for key, or "".
+// Query returns the first query-string value for key, or "". Malformed
+// pairs are skipped; a query string of more keys than net/url parses
+// (10,000, GODEBUG urlmaxqueryparams) ends the request with 400, as Exit
+// does, rather than answer "".
 func (r *Request) Query(key string) string {
-	if r.query == nil {
-		r.query = r.URL.Query()
+	if err := r.parseQuery(); err != nil {
+		r.fail(err)
 	}
 	return r.query.Get(key)
+}
+
+// parseQuery parses the query string into r.query once. It returns an
+// *HTTPError when the query string has too many keys to be parsed.
+func (r *Request) parseQuery() error {
+	if r.query != nil {
+		return nil
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	r.query = q
+	if err != nil && err.Error() == errTooManyKeys {
+		return &HTTPError{Status: http.StatusBadRequest, Message: "query string has too many keys", Err: err}
+	}
+	return nil
+}
+
+// fail answers err, the *HTTPError of a body or query string that a
+// getter cannot read whole, and stops the handler chain as Exit does: a
+// value past a limit must not look like a value that is missing.
+func (r *Request) fail(err error) {
+	r.Response.WriteError(err)
+	r.Exit()
 }
 
 // Get returns the value of key from, in order of precedence, the path
 // parameters, the query string, and the body (a url-encoded or multipart
 // form, or a JSON object). It returns "" if no source has it. JSON values
 // that are not strings are returned in their JSON form.
+//
+// A source Get cannot read whole ends the request, as Exit does, with a
+// short plain-text reason: 413 for a body over the size limit
+// (ServerConfig.MaxBodySize), 400 for a malformed body or one over the
+// limits of the form parsers (10,000 keys, 1,000 multipart parts), 400
+// for a query string of more than 10,000 keys. The handler does not go on
+// as if the value were missing.
 func (r *Request) Get(key string) string {
 	if v, ok := r.lookup(key); ok {
 		switch x := v.(type) {
@@ -313,14 +346,17 @@ func (r *Request) lookup(key string) (any, bool) {
 		}
 	}
 	if r.URL.RawQuery != "" {
-		if r.query == nil {
-			r.query = r.URL.Query()
+		if err := r.parseQuery(); err != nil {
+			r.fail(err)
 		}
 		if vs, ok := r.query[key]; ok && len(vs) > 0 {
 			return vs[0], true
 		}
 	}
-	if r.readBody() == nil && r.body != nil {
+	if err := r.readBody(); err != nil {
+		r.fail(err)
+	}
+	if r.body != nil {
 		v, ok := r.body[key]
 		return v, ok
 	}
@@ -328,7 +364,8 @@ func (r *Request) lookup(key string) (any, bool) {
 }
 
 // GetInt returns Get(key) as an int, or def (0 if not given) when it is
-// missing or not an integer.
+// missing or not an integer. A source it cannot read whole ends the
+// request, as for Get.
 func (r *Request) GetInt(key string, def ...int) int {
 	n, err := strconv.Atoi(strings.TrimSpace(r.Get(key)))
 	if err != nil {
@@ -341,7 +378,8 @@ func (r *Request) GetInt(key string, def ...int) int {
 }
 
 // GetBool returns Get(key) as a bool: "1", "t", "true", "on" and "yes"
-// (any case) are true, everything else false.
+// (any case) are true, everything else false. A source it cannot read
+// whole ends the request, as for Get.
 func (r *Request) GetBool(key string) bool {
 	switch strings.ToLower(strings.TrimSpace(r.Get(key))) {
 	case "1", "t", "true", "on", "yes", "y":
@@ -388,6 +426,12 @@ func (r *Request) readBody() error {
 		dec.UseNumber()
 		var m map[string]any
 		if err := dec.Decode(&m); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field == "" {
+				// Well-formed JSON that is not an object (an array, a
+				// number): it has no keys, and a handler may read it.
+				return nil
+			}
 			r.bodyErr = jsonError(err)
 			return r.bodyErr
 		}
@@ -400,8 +444,8 @@ func (r *Request) readBody() error {
 	} else {
 		err = req.ParseForm()
 	}
-	if err != nil {
-		r.bodyErr = bodyError(err)
+	if err != nil && !queryError(req, err) {
+		r.bodyErr = formError(err)
 		return r.bodyErr
 	}
 	if len(req.PostForm) > 0 {
@@ -416,7 +460,9 @@ func (r *Request) readBody() error {
 }
 
 // HTTPError is an error with the HTTP status it should be answered with.
-// Parse returns it; Response.WriteError answers with its status and message.
+// Parse returns it; Response.WriteError answers with its status and
+// message, as the getters (Get, GetInt, GetBool, Query) do themselves
+// before they stop the chain.
 type HTTPError struct {
 	Status  int    // HTTP status code
 	Message string // safe to show to the client
@@ -441,6 +487,44 @@ func bodyError(err error) error {
 			Message: fmt.Sprintf("request body larger than %d bytes", mbe.Limit), Err: err}
 	}
 	return &HTTPError{Status: http.StatusBadRequest, Message: "cannot read request body: " + err.Error(), Err: err}
+}
+
+// The messages of errors that net/http and net/url return without an
+// exported value to compare with.
+const (
+	errTooManyKeys  = "number of URL query parameters exceeded limit" // url.ParseQuery, urlmaxqueryparams
+	errPostTooLarge = "http: POST too large"                          // ParseForm with no MaxBodySize
+)
+
+// maxFormSize is the size at which ParseForm stops reading a url-encoded
+// body that has no size limit of its own.
+const maxFormSize = 10 << 20
+
+// formError turns an error of ParseForm or ParseMultipartForm into the
+// *HTTPError to answer it with.
+func formError(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return bodyError(err)
+	case err.Error() == errPostTooLarge:
+		return &HTTPError{Status: http.StatusRequestEntityTooLarge,
+			Message: fmt.Sprintf("form body larger than %d bytes", maxFormSize), Err: err}
+	case err.Error() == errTooManyKeys:
+		return &HTTPError{Status: http.StatusBadRequest, Message: "form has too many keys", Err: err}
+	case errors.Is(err, multipart.ErrMessageTooLarge):
+		return &HTTPError{Status: http.StatusBadRequest,
+			Message: "multipart form has too many parts, or too large headers or values", Err: err}
+	}
+	return &HTTPError{Status: http.StatusBadRequest, Message: "malformed form: " + err.Error(), Err: err}
+}
+
+// queryError reports whether err, returned by ParseForm, is the error of
+// the query string alone, whose malformed pairs Get skips as Query does.
+// ParseForm returns the body's error in preference to the query's.
+func queryError(req *http.Request, err error) bool {
+	_, qerr := url.ParseQuery(req.URL.RawQuery)
+	return qerr != nil && qerr.Error() == err.Error()
 }
 
 func jsonError(err error) error {
@@ -495,8 +579,8 @@ func (r *Request) Parse(v any) error {
 		sources = append(sources, req.PostForm)
 	}
 	if req.URL.RawQuery != "" {
-		if r.query == nil {
-			r.query = req.URL.Query()
+		if err := r.parseQuery(); err != nil {
+			return err
 		}
 		sources = append(sources, r.query)
 	}

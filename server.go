@@ -84,6 +84,14 @@ type ServerConfig struct {
 	// DirectoryListing enables listing a directory that has no index file.
 	// If false, such a request gets 403.
 	DirectoryListing bool
+	// ServeDotFiles serves the files below ServerRoot whose path has a
+	// segment starting with a dot (.env, .git/config, a/.hidden/x). If
+	// false, requests for them get 404, as if they were absent, whatever
+	// the spelling of the path (%2e, "//", "a/../.env"), and listings do
+	// not show them; only the top-level .well-known directory (ACME
+	// challenges, security.txt) is served, without its own dotfiles. Routes
+	// and Response.ServeFile are not affected.
+	ServeDotFiles bool
 
 	// ReadHeaderTimeout bounds the time to read request headers, which cuts
 	// off slowloris clients. If zero, DefaultReadHeaderTimeout is used.
@@ -338,7 +346,7 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	var st *staticFS
 	if c.ServerRoot != "" {
 		var err error
-		if st, err = openStatic(c.ServerRoot, c.IndexFiles, c.DirectoryListing); err != nil {
+		if st, err = openStatic(&c); err != nil {
 			return err
 		}
 	}

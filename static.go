@@ -16,23 +16,46 @@ import (
 
 // staticFS serves files below a root directory. It opens them through
 // os.Root, so no path (with "..", encoded slashes, or symbolic links) can
-// reach a file outside the root.
+// reach a file outside the root. Unless dot is set, it serves no name with
+// a segment that starts with a dot (see dotName).
 type staticFS struct {
 	dir     string
 	root    *os.Root
 	index   []string
 	listing bool
+	dot     bool
 }
 
-func openStatic(dir string, index []string, listing bool) (*staticFS, error) {
-	root, err := os.OpenRoot(dir)
+func openStatic(c *ServerConfig) (*staticFS, error) {
+	root, err := os.OpenRoot(c.ServerRoot)
 	if err != nil {
-		return nil, fmt.Errorf("baton: server root %s: %w", dir, err)
+		return nil, fmt.Errorf("baton: server root %s: %w", c.ServerRoot, err)
 	}
+	index := c.IndexFiles
 	if len(index) == 0 {
 		index = []string{"index.html"}
 	}
-	return &staticFS{dir: dir, root: root, index: index, listing: listing}, nil
+	return &staticFS{dir: c.ServerRoot, root: root, index: index, listing: c.DirectoryListing, dot: c.ServeDotFiles}, nil
+}
+
+// wellKnown is the one directory of dotted name that is served by default:
+// RFC 8615 puts ACME challenges and security.txt below it.
+const wellKnown = ".well-known"
+
+// dotName reports whether name, a cleaned slash-separated path relative to
+// the root ("." for the root itself), has a segment that starts with a dot:
+// .env, .git/config, a/.hidden/x. A first segment ".well-known" does not
+// count, but a dotted name below it does. The name checked must be the one
+// opened, after decoding and cleaning, so that no spelling of the request
+// (%2e, "//", "/./", "a/../") gets past it.
+func dotName(name string) bool {
+	if name == "." {
+		return false
+	}
+	if rest, ok := strings.CutPrefix(name, wellKnown); ok && (rest == "" || rest[0] == '/') {
+		name = rest
+	}
+	return strings.HasPrefix(name, ".") || strings.Contains(name, "/.")
 }
 
 func (st *staticFS) close() { st.root.Close() }
@@ -54,6 +77,11 @@ func (st *staticFS) serve(r *Request) bool {
 	name := strings.TrimPrefix(clean, "/")
 	if name == "" {
 		name = "."
+	}
+	if !st.dot && dotName(name) {
+		// Answered as absent, before the file is looked at: neither a
+		// redirect nor a 403 tells that .git exists.
+		return false
 	}
 	f, err := st.root.Open(name)
 	if err != nil {
@@ -104,6 +132,9 @@ func (st *staticFS) serve(r *Request) bool {
 	r.Response.Write("<!doctype html>\n<title>", html.EscapeString(clean), "</title>\n<ul>\n")
 	for _, e := range entries {
 		n := e.Name()
+		if !st.dot && dotName(path.Join(name, n)) {
+			continue
+		}
 		if e.IsDir() {
 			n += "/"
 		}
