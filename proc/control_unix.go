@@ -153,6 +153,14 @@ func (c *conn) recv() (*message, int, error) {
 			return nil, -1, fmt.Errorf("baton: control channel: line too long: %w", ErrProtocol)
 		}
 		n, oobn, flags, _, err := c.uc.ReadMsgUnix(c.rb, c.oob)
+		if err != nil {
+			n, oobn = max(n, 0), max(oobn, 0) // -1 with some errors
+			if errors.Is(err, syscall.ECONNRESET) {
+				// The peer closed with our data unread (a killed
+				// worker): for us, the end of the stream.
+				err = io.EOF
+			}
+		}
 		if oobn > 0 {
 			c.fds = append(c.fds, parseRights(c.oob[:oobn])...)
 		}

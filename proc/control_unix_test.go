@@ -268,3 +268,18 @@ func TestBindUnixSocket(t *testing.T) {
 		t.Errorf("dial after the master's close succeeded")
 	}
 }
+
+// TestConnPeerKilledWithUnreadData closes one end while a message to it is
+// still unread, as when a worker is killed before reading the master's
+// last line: the other end sees the end of the stream (ECONNRESET), not a
+// failure of its own.
+func TestConnPeerKilledWithUnreadData(t *testing.T) {
+	a, b := connPair(t)
+	if err := a.send(&message{Type: msgDrain}, -1); err != nil {
+		t.Fatal(err)
+	}
+	b.close()
+	if m, _, err := a.recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("recv after the peer closed = %+v, %v; want io.EOF", m, err)
+	}
+}
