@@ -28,6 +28,8 @@ const (
 	msgDrained  = "drained"  // worker → master: count of requests answered while draining
 	msgDrain    = "drain"    // master → worker: stop accepting, finish, exit
 	msgDev      = "dev"      // master → worker: development state
+	msgPing     = "ping"     // master → worker: heartbeat; answered with msgPong
+	msgPong     = "pong"     // worker → master: answer to msgPing
 	msgReply    = "reply"    // master → worker: answer to the request with the same id
 )
 
@@ -234,6 +236,8 @@ func errorKind(err error) string {
 		return "failed"
 	case errors.Is(err, ErrWorkerStart):
 		return "start"
+	case errors.Is(err, ErrUnsafeExecutable):
+		return "unsafe"
 	case errors.Is(err, ErrShuttingDown):
 		return "shutdown"
 	}
@@ -250,6 +254,8 @@ func kindError(kind string) error {
 		return ErrWorkerFailed
 	case "start":
 		return ErrWorkerStart
+	case "unsafe":
+		return ErrUnsafeExecutable
 	case "shutdown":
 		return ErrShuttingDown
 	}
@@ -279,13 +285,28 @@ func replyErr(m *message) error {
 		return &ReloadError{PID: m.ErrPID, Cause: m.ErrCause, Err: sentinel}
 	}
 	if sentinel != nil {
-		if rest := trimPrefix(m.Err, sentinel.Error()); rest != "" && rest != m.Err {
+		rest := trimPrefix(m.Err, sentinel.Error())
+		switch {
+		case rest == "":
+			return sentinel
+		case rest != m.Err:
 			return fmt.Errorf("%w: %s", sentinel, rest)
 		}
-		return sentinel
+		// A message of its own, such as "baton: restart refused: ...".
+		return &remoteError{msg: m.Err, err: sentinel}
 	}
 	return errors.New(m.Err)
 }
+
+// remoteError is an error of the master, as its text was sent, that
+// matches the sentinel of its kind.
+type remoteError struct {
+	msg string
+	err error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.err }
 
 func trimPrefix(s, prefix string) string {
 	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {

@@ -4,6 +4,7 @@ package proc
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -135,6 +136,10 @@ func TestReplyErr(t *testing.T) {
 		{"start", &ReloadError{Cause: "fork/exec /x: no such file or directory", Err: ErrWorkerStart}, ErrWorkerStart,
 			"baton: reload: new worker: fork/exec /x: no such file or directory"},
 		{"shutdown", ErrShuttingDown, ErrShuttingDown, "baton: shutting down"},
+		{"unsafe reload", &ReloadError{Cause: "unsafe executable /x: writable by group or others (mode 0777)", Err: ErrUnsafeExecutable},
+			ErrUnsafeExecutable, "baton: reload: new worker: unsafe executable /x: writable by group or others (mode 0777)"},
+		{"unsafe restart", fmt.Errorf("baton: restart refused: %w", &unsafeError{"/x", "owned by uid 7"}), ErrUnsafeExecutable,
+			"baton: restart refused: unsafe executable /x: owned by uid 7; refusing to run it (see BATON_STRICT_MODES)"},
 		{"listen", errors.New("listen tcp :80: bind: permission denied"), nil, "listen tcp :80: bind: permission denied"},
 	}
 	for _, tt := range tests {
