@@ -63,6 +63,11 @@ type message struct {
 	Status   *Status `json:"status,omitempty"`
 }
 
+// readSize is the read buffer of a control channel. Lines are short,
+// except a status reply, which takes a few reads; the master holds one
+// buffer per worker it started, garbage once that worker is gone.
+const readSize = 4 << 10
+
 // maxLine bounds a control message, so that a confused peer cannot make the
 // other side buffer without limit.
 const maxLine = 1 << 20
@@ -95,7 +100,7 @@ func newConn(f *os.File) (*conn, error) {
 	}
 	return &conn{
 		uc:  uc,
-		rb:  make([]byte, 64<<10),
+		rb:  make([]byte, readSize),
 		oob: make([]byte, syscall.CmsgSpace(64*4)),
 	}, nil
 }

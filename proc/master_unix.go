@@ -114,6 +114,7 @@ var internalEnv = []string{EnvWorker, envFDs, envState, envListenPID, envListenF
 var workerOnlyDrop = []string{"NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC"}
 
 func newMaster(opts Options) (*master, error) {
+	limitMemory()
 	log := opts.logger()
 	m := &master{
 		log:     log,

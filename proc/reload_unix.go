@@ -179,6 +179,7 @@ func (m *master) startFirst() (code int, exit bool) {
 	m.notify.ready(m.pid)
 	m.finishRestart(nil)
 	m.prune()
+	m.trimMemory()
 	return 0, false
 }
 
@@ -289,6 +290,7 @@ func (m *master) reload(waiters []request) {
 		}
 	}
 	m.prune()
+	m.trimMemory()
 }
 
 // killHung kills a worker that stopped answering its heartbeat, now that
@@ -457,4 +459,5 @@ func (m *master) respawn() {
 	m.notify.ready(m.pid)
 	m.finishRestart(nil)
 	m.prune()
+	m.trimMemory()
 }
