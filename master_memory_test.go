@@ -11,7 +11,9 @@ import (
 
 // TestMasterMemoryBounded reloads examples/hello 100 times into the same
 // binary and checks the master's resident memory: under 10 MB throughout,
-// and no growth beyond 1 MB between the first reloads and the last.
+// and its private (anonymous) part no more than 1 MB larger after the
+// last reload than after the fifth. Pages of the binary come and go with
+// what the master runs, so they count for the bound, not the growth.
 func TestMasterMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 reloads take about half a minute")
@@ -46,7 +48,7 @@ func TestMasterMemoryBounded(t *testing.T) {
 	if peakRSS > maxRSS {
 		t.Errorf("master resident memory reached %d KiB, want at most %d KiB", peakRSS, maxRSS)
 	}
-	if grow := lastRSS - firstRSS; grow > maxGrow {
-		t.Errorf("master resident memory grew by %d KiB over %d reloads, want at most %d KiB", grow, reloads-5, maxGrow)
+	if grow := lastAnon - firstAnon; grow > maxGrow {
+		t.Errorf("master anonymous memory grew by %d KiB over %d reloads, want at most %d KiB", grow, reloads-5, maxGrow)
 	}
 }
