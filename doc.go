@@ -225,4 +225,9 @@
 // WebSocket handler probably never calls Close, or a stream handler does
 // not watch Server.Draining. BATON_DRAIN_TIMEOUT ("10s") sets the drain
 // timeout of the master and of every server that leaves it at zero.
+//
+// The master replaces a worker that stops answering its heartbeat for 10s
+// (BATON_HEARTBEAT_TIMEOUT, "off" for never), and refuses to reload into a
+// binary owned by another user or writable by group or others
+// (BATON_STRICT_MODES=0 allows it). See the proc package.
 package baton

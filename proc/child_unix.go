@@ -29,6 +29,7 @@ type child struct {
 	crashDone chan struct{} // closed when the crash pipe reaches EOF
 	ctlDone   chan struct{} // closed when the control channel is read to its end
 	drainedCh chan struct{} // closed at msgDrained
+	pong      chan struct{} // receives at msgPong (buffered: one pending)
 
 	readyOnce, failOnce, drainedOnce sync.Once
 
@@ -56,6 +57,7 @@ func newChild(pid, gen int) *child {
 		crashDone: make(chan struct{}),
 		ctlDone:   make(chan struct{}),
 		drainedCh: make(chan struct{}),
+		pong:      make(chan struct{}, 1),
 		sockets:   make(map[*socket]bool),
 	}
 }

@@ -28,6 +28,8 @@ const (
 	msgDrained  = "drained"  // worker → master: count of requests answered while draining
 	msgDrain    = "drain"    // master → worker: stop accepting, finish, exit
 	msgDev      = "dev"      // master → worker: development state
+	msgPing     = "ping"     // master → worker: heartbeat; answered with msgPong
+	msgPong     = "pong"     // worker → master: answer to msgPing
 	msgReply    = "reply"    // master → worker: answer to the request with the same id
 )
 
@@ -61,6 +63,11 @@ type message struct {
 	Status   *Status `json:"status,omitempty"`
 }
 
+// readSize is the read buffer of a control channel. Lines are short,
+// except a status reply, which takes a few reads; the master holds one
+// buffer per worker it started, garbage once that worker is gone.
+const readSize = 4 << 10
+
 // maxLine bounds a control message, so that a confused peer cannot make the
 // other side buffer without limit.
 const maxLine = 1 << 20
@@ -93,7 +100,7 @@ func newConn(f *os.File) (*conn, error) {
 	}
 	return &conn{
 		uc:  uc,
-		rb:  make([]byte, 64<<10),
+		rb:  make([]byte, readSize),
 		oob: make([]byte, syscall.CmsgSpace(64*4)),
 	}, nil
 }
@@ -153,6 +160,14 @@ func (c *conn) recv() (*message, int, error) {
 			return nil, -1, fmt.Errorf("baton: control channel: line too long: %w", ErrProtocol)
 		}
 		n, oobn, flags, _, err := c.uc.ReadMsgUnix(c.rb, c.oob)
+		if err != nil {
+			n, oobn = max(n, 0), max(oobn, 0) // -1 with some errors
+			if errors.Is(err, syscall.ECONNRESET) {
+				// The peer closed with our data unread (a killed
+				// worker): for us, the end of the stream.
+				err = io.EOF
+			}
+		}
 		if oobn > 0 {
 			c.fds = append(c.fds, parseRights(c.oob[:oobn])...)
 		}
@@ -226,6 +241,8 @@ func errorKind(err error) string {
 		return "failed"
 	case errors.Is(err, ErrWorkerStart):
 		return "start"
+	case errors.Is(err, ErrUnsafeExecutable):
+		return "unsafe"
 	case errors.Is(err, ErrShuttingDown):
 		return "shutdown"
 	}
@@ -242,6 +259,8 @@ func kindError(kind string) error {
 		return ErrWorkerFailed
 	case "start":
 		return ErrWorkerStart
+	case "unsafe":
+		return ErrUnsafeExecutable
 	case "shutdown":
 		return ErrShuttingDown
 	}
@@ -271,13 +290,28 @@ func replyErr(m *message) error {
 		return &ReloadError{PID: m.ErrPID, Cause: m.ErrCause, Err: sentinel}
 	}
 	if sentinel != nil {
-		if rest := trimPrefix(m.Err, sentinel.Error()); rest != "" && rest != m.Err {
+		rest := trimPrefix(m.Err, sentinel.Error())
+		switch {
+		case rest == "":
+			return sentinel
+		case rest != m.Err:
 			return fmt.Errorf("%w: %s", sentinel, rest)
 		}
-		return sentinel
+		// A message of its own, such as "baton: restart refused: ...".
+		return &remoteError{msg: m.Err, err: sentinel}
 	}
 	return errors.New(m.Err)
 }
+
+// remoteError is an error of the master, as its text was sent, that
+// matches the sentinel of its kind.
+type remoteError struct {
+	msg string
+	err error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.err }
 
 func trimPrefix(s, prefix string) string {
 	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {

@@ -4,6 +4,7 @@ package proc
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -135,6 +136,10 @@ func TestReplyErr(t *testing.T) {
 		{"start", &ReloadError{Cause: "fork/exec /x: no such file or directory", Err: ErrWorkerStart}, ErrWorkerStart,
 			"baton: reload: new worker: fork/exec /x: no such file or directory"},
 		{"shutdown", ErrShuttingDown, ErrShuttingDown, "baton: shutting down"},
+		{"unsafe reload", &ReloadError{Cause: "unsafe executable /x: writable by group or others (mode 0777)", Err: ErrUnsafeExecutable},
+			ErrUnsafeExecutable, "baton: reload: new worker: unsafe executable /x: writable by group or others (mode 0777)"},
+		{"unsafe restart", fmt.Errorf("baton: restart refused: %w", &unsafeError{"/x", "owned by uid 7"}), ErrUnsafeExecutable,
+			"baton: restart refused: unsafe executable /x: owned by uid 7; refusing to run it (see BATON_STRICT_MODES)"},
 		{"listen", errors.New("listen tcp :80: bind: permission denied"), nil, "listen tcp :80: bind: permission denied"},
 	}
 	for _, tt := range tests {
@@ -266,5 +271,20 @@ func TestBindUnixSocket(t *testing.T) {
 	s.close() // the master's close removes it
 	if _, err := net.Dial("unix", path); err == nil {
 		t.Errorf("dial after the master's close succeeded")
+	}
+}
+
+// TestConnPeerKilledWithUnreadData closes one end while a message to it is
+// still unread, as when a worker is killed before reading the master's
+// last line: the other end sees the end of the stream (ECONNRESET), not a
+// failure of its own.
+func TestConnPeerKilledWithUnreadData(t *testing.T) {
+	a, b := connPair(t)
+	if err := a.send(&message{Type: msgDrain}, -1); err != nil {
+		t.Fatal(err)
+	}
+	b.close()
+	if m, _, err := a.recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("recv after the peer closed = %+v, %v; want io.EOF", m, err)
 	}
 }

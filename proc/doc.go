@@ -60,6 +60,17 @@
 // the workers, waits for them (bounded), closes the sockets and exits 0. A
 // second signal during a shutdown kills the workers at once.
 //
+// Before it starts a worker or restarts, the master checks the executable
+// as sshd's StrictModes checks key files: it must be owned by root or by
+// the master's effective user and not be writable by group or others.
+// Otherwise the reload, restart or respawn is refused with
+// [ErrUnsafeExecutable] ("unsafe executable /srv/app: writable by group or
+// others (mode 0777)"), logged and kept in the history, and the old worker
+// goes on serving. The binary the program was started from only draws a
+// warning at the first start: the user ran it. [EnvStrictModes]=0 turns
+// the check off. Development builds, which the master writes into its own
+// private directory, are not checked.
+//
 // A worker that dies unexpectedly (a crash, kill -9) is replaced at once,
 // then with a backoff of 100ms, 200ms, ... up to 5s if it keeps dying; the
 // backoff resets once a worker has been ready for 10s. A worker that exits
@@ -68,6 +79,20 @@
 // and exits with that worker's exit status, or 1. A worker whose master
 // dies sees its control channel close: Draining is closed, so it drains and
 // exits instead of holding the port alone.
+//
+// # Watchdog
+//
+// The master sends each ready worker a heartbeat on its control channel
+// every second ([DefaultHeartbeatInterval]), one at a time. A worker
+// answers from the goroutine that reads the channel, so a worker busy in
+// its handlers answers too; one that leaves a heartbeat unanswered for
+// [DefaultHeartbeatTimeout] (10s; [Options.HeartbeatTimeout] or
+// [EnvHeartbeatTimeout], "0" or "off" for none) is stopped (kill -STOP) or
+// wedged. The master then replaces it as a reload would (trigger
+// "watchdog"): a new worker starts from the current binary, and once it is
+// ready the silent one is killed with SIGKILL, since it cannot drain. If
+// the new worker fails, the silent one stays and the master tries again
+// after another timeout.
 //
 // # Binary watch
 //
@@ -153,11 +178,12 @@
 // The control channel is a Unix stream socket pair; the worker's end is its
 // file descriptor 3. Each message is one line of JSON with a "type". The
 // worker sends "hello", "listen", "ready", "fail", "drained",
-// "reload", "restart", "shutdown" and "status"; requests carry an "id" and
-// the master answers each with a "reply" of the same id. A reply to
-// "listen" carries exactly one listening socket as SCM_RIGHTS, marked by
-// "fd": true. The master sends "drain" and, in development mode, "dev" on
-// its own. File descriptor 4 of a worker is a pipe
+// "reload", "restart", "shutdown", "status" and "pong"; requests carry an
+// "id" and the master answers each with a "reply" of the same id. A reply
+// to "listen" carries exactly one listening socket as SCM_RIGHTS, marked
+// by "fd": true. The master sends "drain", "ping" (the heartbeat, which
+// the worker answers with "pong") and, in development mode, "dev" on its
+// own. File descriptor 4 of a worker is a pipe
 // that the worker makes its crash output (runtime/debug.SetCrashOutput), so
 // that the master can name the first line of a fatal panic without copying
 // the worker's stderr. Workers share the master's stdout and stderr.
@@ -185,6 +211,10 @@
 // sends READY=1 and MAINPID once the first worker is ready, RELOADING=1 with
 // MONOTONIC_USEC when a reload or restart starts and READY=1 when it ends,
 // and STOPPING=1 at shutdown. Abstract socket names ("@...") work. With
+// WATCHDOG_USEC set (WatchdogSec=) and WATCHDOG_PID unset or the master's,
+// the master sends WATCHDOG=1 every half interval for as long as its
+// supervising loop answers; a master stuck for the whole interval falls
+// silent, and systemd acts on it. The workers get none of these variables. With
 // socket activation (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES), the master
 // adopts the passed sockets and hands them to workers whose Listen key
 // equals the socket's name (FileDescriptorName=) or whose address matches
@@ -193,10 +223,12 @@
 //
 // # Configuration
 //
-// [Options] sets the logger and the timeouts; BATON_READY_TIMEOUT and
-// BATON_DRAIN_TIMEOUT (Go durations) apply when the fields are zero, and a
-// worker's [ReadyInfo] overrides both for the reloads that follow.
-// BATON_GRACEFUL=0 (or false, off) turns the master off.
+// [Options] sets the logger and the timeouts; BATON_READY_TIMEOUT,
+// BATON_DRAIN_TIMEOUT and BATON_HEARTBEAT_TIMEOUT (Go durations) apply
+// when the fields are zero, and a worker's [ReadyInfo] overrides the first
+// two for the reloads that follow. BATON_HEARTBEAT_TIMEOUT=off turns the
+// heartbeat off, BATON_STRICT_MODES=0 the check of the executable's owner
+// and mode, BATON_GRACEFUL=0 (or false, off) the master.
 //
 // # NOTES
 //

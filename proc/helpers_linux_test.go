@@ -169,6 +169,9 @@ type appConfig struct {
 	argv       func(bin string) []string // the command line; default: just bin
 	extraFiles []*os.File
 	port       int
+	// prepare, if set, is called with the path of the binary before the
+	// master starts from it.
+	prepare func(bin string)
 }
 
 // freePort returns a port that was free a moment ago.
@@ -190,6 +193,9 @@ func startApp(t *testing.T, cfg appConfig) *app {
 		a.port = freePort(t)
 	}
 	a.swap("")
+	if cfg.prepare != nil {
+		cfg.prepare(a.bin)
+	}
 	argv := []string{a.bin}
 	if cfg.argv != nil {
 		argv = cfg.argv(a.bin)

@@ -22,6 +22,9 @@ type request struct {
 	at      time.Time
 	reply   func(error) // nil when nobody waits (signals)
 	from    *child      // the worker asking, or nil
+	// hung, in a reload asked for by the heartbeat, is the worker that
+	// stopped answering: it is killed, not drained, once replaced.
+	hung *child
 	// bin, if set, is the binary to reload into. Only the master sets it
 	// (binary watch, development builds): no worker message and no
 	// signal carries a path.
@@ -70,6 +73,12 @@ type master struct {
 
 	watchBin bool
 
+	// The heartbeat of ready workers; zero when off.
+	heartbeatTimeout, heartbeatInterval time.Duration
+	// strictModes refuses to start workers from an executable others
+	// may write (EnvStrictModes); warnOnly until the first worker runs.
+	strictModes, warnOnly bool
+
 	mu           sync.Mutex
 	started      time.Time
 	readyTimeout time.Duration
@@ -105,6 +114,7 @@ var internalEnv = []string{EnvWorker, envFDs, envState, envListenPID, envListenF
 var workerOnlyDrop = []string{"NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC"}
 
 func newMaster(opts Options) (*master, error) {
+	limitMemory()
 	log := opts.logger()
 	m := &master{
 		log:     log,
@@ -122,6 +132,8 @@ func newMaster(opts Options) (*master, error) {
 	}
 	m.readyTimeout = timeout(opts.ReadyTimeout, EnvReadyTimeout, DefaultReadyTimeout, log)
 	m.drainTimeout = timeout(opts.DrainTimeout, EnvDrainTimeout, DefaultDrainTimeout, log)
+	m.heartbeatTimeout, m.heartbeatInterval = heartbeat(opts.HeartbeatTimeout, log)
+	m.strictModes = !offWord(os.Getenv(EnvStrictModes))
 
 	// Subscribe to SIGCHLD before any child exists, so none is missed.
 	m.reaper = newReaper(log)
@@ -149,6 +161,9 @@ func newMaster(opts Options) (*master, error) {
 	if m.bin == nil {
 		m.bin = &binary{path: m.exe}
 	}
+	// The user ran this binary: only warn about it. After a restart the
+	// restart has checked it.
+	m.warnOnly = !m.restarted
 	m.watchBin = opts.WatchBinary
 	if devOn(opts.Dev) {
 		d, err := newDevBuilder(m, opts)
@@ -199,6 +214,9 @@ func (m *master) run() int {
 	}
 	if m.dev != nil {
 		go m.dev.run()
+	}
+	if d, ok := watchdogInterval(m.pid); ok && m.notify != nil {
+		go m.systemdWatchdog(d)
 	}
 
 	if code, exit := m.startFirst(); exit {
@@ -256,6 +274,8 @@ func (m *master) run() int {
 // code.
 func (m *master) handle(r request) (code int, exit bool) {
 	switch r.kind {
+	case msgPing:
+		r.answer(nil)
 	case msgReload:
 		m.reloadAll([]request{r})
 	case msgRestart:
@@ -269,6 +289,9 @@ func (m *master) handle(r request) (code int, exit bool) {
 // queue keeps a request that arrived while the run goroutine was waiting.
 func (m *master) queue(r request) {
 	switch {
+	case r.kind == msgPing:
+		r.answer(nil) // the loop that reads requests is alive
+		return
 	case r.kind == msgReload:
 		if m.shutdownPending() {
 			r.answer(ErrShuttingDown)

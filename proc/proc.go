@@ -41,7 +41,18 @@ const EnvGraceful = "BATON_GRACEFUL"
 const (
 	EnvReadyTimeout = "BATON_READY_TIMEOUT"
 	EnvDrainTimeout = "BATON_DRAIN_TIMEOUT"
+	// EnvHeartbeatTimeout bounds how long a ready worker may leave the
+	// master's heartbeat unanswered before the master replaces it
+	// (Options.HeartbeatTimeout). "0" or "off" turns the heartbeat off.
+	EnvHeartbeatTimeout = "BATON_HEARTBEAT_TIMEOUT"
 )
+
+// EnvStrictModes set to "0", "false" or "off" lets the master start
+// workers from an executable that is owned by a user other than root and
+// itself, or writable by group or others. By default such an executable
+// is refused (as sshd's StrictModes refuses loose key files), except at
+// the very first start, which only warns: the user ran that binary.
+const EnvStrictModes = "BATON_STRICT_MODES"
 
 // Default timeouts of the master.
 const (
@@ -61,6 +72,13 @@ const (
 	// DefaultDevQuiet is how long the sources must stay unchanged before
 	// development mode builds.
 	DefaultDevQuiet = 100 * time.Millisecond
+	// DefaultHeartbeatTimeout is how long a ready worker may leave the
+	// master's heartbeat unanswered before the master declares it hung,
+	// starts a new worker and, once that one is ready, kills it.
+	DefaultHeartbeatTimeout = 10 * time.Second
+	// DefaultHeartbeatInterval is how often the master sends a heartbeat
+	// to a ready worker; never more than a quarter of the timeout.
+	DefaultHeartbeatInterval = time.Second
 )
 
 // Errors returned by this package. Callers compare them with errors.Is.
@@ -95,6 +113,10 @@ var (
 	// executable: a section or segment reaches past its end, as in a file
 	// still being written.
 	ErrIncompleteExecutable = errors.New("baton: incomplete executable")
+	// ErrUnsafeExecutable is the cause of a reload, restart or respawn
+	// refused because the executable is owned by another user than root
+	// and this one, or is writable by group or others. See EnvStrictModes.
+	ErrUnsafeExecutable = errors.New("baton: unsafe executable")
 	// ErrDevUnavailable reports that development mode cannot work here:
 	// the program was not built from a package of a module (go run
 	// file.go), or go list cannot describe it.
@@ -103,8 +125,8 @@ var (
 
 // ReloadError describes a failed reload: the new worker did not become ready
 // and the old worker goes on serving. Err is one of ErrReloadTimeout,
-// ErrWorkerExited, ErrWorkerFailed, ErrWorkerStart or ErrShuttingDown, so
-// callers can use errors.Is.
+// ErrWorkerExited, ErrWorkerFailed, ErrWorkerStart, ErrUnsafeExecutable or
+// ErrShuttingDown, so callers can use errors.Is.
 type ReloadError struct {
 	// PID is the process id of the new worker, or 0 if it was not started.
 	PID int
@@ -143,6 +165,16 @@ type Options struct {
 	// master kills it DefaultExitGrace later. If zero, the environment
 	// variable BATON_DRAIN_TIMEOUT is used, else DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// HeartbeatTimeout bounds how long a ready worker may leave the
+	// master's heartbeat (sent every DefaultHeartbeatInterval, or a
+	// quarter of the timeout if that is shorter) unanswered: the master
+	// then starts a new worker and, once it is ready, kills the silent
+	// one (trigger "watchdog"). The worker answers from the goroutine
+	// reading its control channel, so busy handlers do not delay it. If
+	// zero, EnvHeartbeatTimeout is used, else DefaultHeartbeatTimeout; if
+	// negative, or EnvHeartbeatTimeout is "0" or "off", there is no
+	// heartbeat.
+	HeartbeatTimeout time.Duration
 
 	// NoMaster makes Init return a nil *Worker in the program the user
 	// started, as EnvGraceful=0 does (baton sets it from "graceful:
@@ -245,7 +277,7 @@ type ListenerInfo struct {
 type Event struct {
 	Time       time.Time     // when the event was triggered
 	Kind       string        // "reload", "restart", "respawn" or "shutdown"
-	Trigger    string        // what asked for it, e.g. "SIGUSR1", "admin", "crash"
+	Trigger    string        // what asked for it, e.g. "SIGUSR1", "admin", "watchdog"
 	OK         bool          // whether it succeeded
 	Err        string        // the failure, if any
 	OldPID     int           // the worker being replaced, or 0
@@ -315,10 +347,23 @@ func devOn(opt bool) bool {
 }
 
 // gracefulOff reports whether EnvGraceful disables the master.
-func gracefulOff() bool {
-	switch os.Getenv(EnvGraceful) {
+func gracefulOff() bool { return offWord(os.Getenv(EnvGraceful)) }
+
+// offWord reports whether the value of a switch turns it off.
+func offWord(s string) bool {
+	switch s {
 	case "0", "false", "FALSE", "False", "off", "OFF", "Off", "no":
 		return true
 	}
 	return false
+}
+
+// heartbeat returns the heartbeat timeout and interval the master uses,
+// or zeros when the heartbeat is off.
+func heartbeat(v time.Duration, log *slog.Logger) (timeoutD, interval time.Duration) {
+	if v < 0 || v == 0 && offWord(os.Getenv(EnvHeartbeatTimeout)) {
+		return 0, 0
+	}
+	d := timeout(v, EnvHeartbeatTimeout, DefaultHeartbeatTimeout, log)
+	return d, min(DefaultHeartbeatInterval, d/4)
 }

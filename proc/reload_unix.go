@@ -56,6 +56,15 @@ func (m *master) startWorker(bin *binary) (c *child, rerr *ReloadError) {
 	}
 	m.mu.Unlock()
 
+	// Development builds are the master's own, in its private directory.
+	if m.strictModes && bin.build == 0 {
+		if err := checkOwner(bin.path); err != nil {
+			if !m.warnOnly {
+				return nil, &ReloadError{Cause: err.Error(), Err: ErrUnsafeExecutable}
+			}
+			m.log.Warn("baton: starting the program that was run, but a reload into it will be refused", "err", err)
+		}
+	}
 	c, err := m.spawn(gen, bin)
 	if err != nil {
 		return nil, &ReloadError{Cause: err.Error(), Err: ErrWorkerStart}
@@ -137,6 +146,7 @@ func waitTimeout(ch <-chan struct{}, d time.Duration) bool {
 // startFirst starts the first worker of this master.
 func (m *master) startFirst() (code int, exit bool) {
 	c, rerr := m.startWorker(nil)
+	m.warnOnly = false
 	if rerr != nil {
 		if errors.Is(rerr, ErrShuttingDown) {
 			return 0, false // the run loop performs the stashed shutdown
@@ -169,6 +179,7 @@ func (m *master) startFirst() (code int, exit bool) {
 	m.notify.ready(m.pid)
 	m.finishRestart(nil)
 	m.prune()
+	m.trimMemory()
 	return 0, false
 }
 
@@ -196,6 +207,21 @@ func (m *master) finishRestart(rerr *ReloadError) {
 // reload replaces the current worker with a new one from the binary on
 // disk, for all waiters.
 func (m *master) reload(waiters []request) {
+	// A heartbeat's request for a worker that no longer serves (it was
+	// replaced, or died, meanwhile) has nothing left to do.
+	m.mu.Lock()
+	cur := m.cur
+	m.mu.Unlock()
+	waiters = slices.DeleteFunc(waiters, func(r request) bool {
+		if r.hung != nil && r.hung != cur {
+			r.answer(nil)
+			return true
+		}
+		return false
+	})
+	if len(waiters) == 0 {
+		return
+	}
 	at, trigger := waiters[0].at, waiters[0].trigger
 	// Never two old workers: wait for the previous one to finish.
 	if !m.waitDraining(waiters) {
@@ -257,9 +283,26 @@ func (m *master) reload(waiters []request) {
 	// inside a handler that its drain would wait for.
 	answerAll(waiters, nil)
 	if old != nil {
-		m.drain(old)
+		if slices.ContainsFunc(waiters, func(r request) bool { return r.hung == old }) {
+			m.killHung(old)
+		} else {
+			m.drain(old)
+		}
 	}
 	m.prune()
+	m.trimMemory()
+}
+
+// killHung kills a worker that stopped answering its heartbeat, now that
+// its successor serves: a stopped or stuck process cannot drain. SIGKILL
+// ends a stopped process too. The worker stays among the draining ones
+// until it is reaped.
+func (m *master) killHung(c *child) {
+	c.mu.Lock()
+	c.drainSent = true
+	c.mu.Unlock()
+	m.log.Warn("baton: killing the worker that stopped answering", "pid", c.pid)
+	m.reaper.signal(c, syscall.SIGKILL)
 }
 
 // waitDraining waits until no old worker is draining, except old workers
@@ -416,4 +459,5 @@ func (m *master) respawn() {
 	m.notify.ready(m.pid)
 	m.finishRestart(nil)
 	m.prune()
+	m.trimMemory()
 }

@@ -129,7 +129,15 @@ func (m *master) restart(r request) {
 		ev.OldPID = m.cur.pid
 	}
 	m.mu.Unlock()
-	if err := m.probe(); err != nil {
+	// The probe runs the binary: check it first.
+	var err error
+	if m.strictModes {
+		err = checkOwner(m.exe)
+	}
+	if err == nil {
+		err = m.probe()
+	}
+	if err != nil {
 		err = fmt.Errorf("baton: restart refused: %w", err)
 		m.log.Error("baton: restart refused, the worker goes on serving", "err", err)
 		ev.Err = err.Error()
@@ -139,7 +147,7 @@ func (m *master) restart(r request) {
 	}
 	r.answer(nil)
 	m.notify.reloading()
-	err := m.exec(&ev)
+	err = m.exec(&ev)
 	// Still here: the exec failed.
 	m.log.Error("baton: restart failed, the worker goes on serving", "err", err)
 	ev.Err = err.Error()

@@ -104,7 +104,12 @@ func (m *master) serve(c *child) {
 				m.drainTimeout = msg.DrainTimeout
 			}
 			m.mu.Unlock()
-			c.readyOnce.Do(func() { close(c.ready) })
+			c.readyOnce.Do(func() {
+				close(c.ready)
+				if m.heartbeatTimeout > 0 {
+					go m.heartbeat(c, m.heartbeatInterval, m.heartbeatTimeout)
+				}
+			})
 			c.conn.send(&message{Type: msgReply, ID: msg.ID}, -1)
 		case msgFail:
 			c.mu.Lock()
@@ -113,6 +118,11 @@ func (m *master) serve(c *child) {
 			}
 			c.mu.Unlock()
 			c.failOnce.Do(func() { close(c.failed) })
+		case msgPong:
+			select {
+			case c.pong <- struct{}{}:
+			default:
+			}
 		case msgDrained:
 			c.mu.Lock()
 			c.drained = msg.Count

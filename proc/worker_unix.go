@@ -101,6 +101,10 @@ func (c *client) readLoop() {
 		switch m.Type {
 		case msgDrain:
 			c.w.drain()
+		case msgPing:
+			// NOTE: answered here, not on the serving path, so that a
+			// worker busy in its handlers is not taken for a hung one.
+			c.conn.send(&message{Type: msgPong}, -1)
 		case msgDev:
 			if m.Dev != nil {
 				c.w.setDev(*m.Dev)

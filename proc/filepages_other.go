@@ -1,0 +1,6 @@
+//go:build unix && !aix && !linux
+
+package proc
+
+// dropFilePages does nothing here; see the Linux version.
+func dropFilePages() {}
