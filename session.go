@@ -52,10 +52,11 @@ type SessionConfig struct {
 	// baton-sessions-<server name> in $STATE_DIRECTORY (the first one, as
 	// systemd's StateDirectory= sets it), else baton/sessions-<server name>
 	// in os.UserCacheDir(), else, when there is no user cache directory,
-	// baton-sessions-<server name>-<uid> in os.TempDir(). Whichever it
-	// is, it is checked as the FileStore doc says: Server.Start fails,
-	// with ErrUnsafeSessionDir, on a directory that is a symbolic link,
-	// belongs to another user, or is open to the group or others.
+	// baton-sessions-<server name>-<uid> in os.TempDir() (no uid on
+	// Windows). Whichever it is, it is checked as the FileStore doc says:
+	// Server.Start fails, with ErrUnsafeSessionDir, on a directory that is
+	// a symbolic link or, on Unix, belongs to another user or is open to
+	// the group or others.
 	Dir string
 	// InsecureSkipDirCheck turns those checks off for the default
 	// FileStore: Dir may then be a symbolic link, another user's or open
