@@ -71,8 +71,14 @@
 // per-client values, under a random 128-bit id in the cookie "batonsid",
 // loaded at first use and saved when the handler returns, if changed. The
 // default [FileStore] keeps sessions on disk, so they survive reloads and
-// restarts; [MemoryStore] loses them at each reload. Any [SessionStore]
-// (Redis, SQL) plugs in through [Server.SetSessionStore].
+// restarts: in $STATE_DIRECTORY (systemd's StateDirectory=) if set, else in
+// the user cache directory (~/.cache/baton/sessions-<server> on Linux), or
+// in [SessionConfig.Dir]. Its file names are the session ids, so
+// [Server.Start] refuses a directory that is a symbolic link or, on Unix,
+// another user's or open to the group or others ([ErrUnsafeSessionDir]),
+// and a session file that is a link or another user's is not read.
+// [MemoryStore] loses sessions at each reload. Any [SessionStore] (Redis,
+// SQL) plugs in through [Server.SetSessionStore].
 //
 // # WebSockets and streams
 //

@@ -53,6 +53,11 @@ var (
 	// data it cannot decode. The session is then started afresh (under a new
 	// id) and the error is logged, rather than answering 500.
 	ErrSessionCorrupt = errors.New("baton: session data corrupt")
+	// ErrUnsafeSessionDir is what the errors of a FileStore wrap when its
+	// directory is not this user's alone (a symbolic link, another user's,
+	// or open to the group or others), so that sessions could be read or
+	// planted there. Server.Start returns it for the store of the server.
+	ErrUnsafeSessionDir = errors.New("baton: session directory unsafe")
 	// ErrWebSocketOrigin is wrapped by the error of Request.WebSocket for a
 	// cross-origin request that WebSocketConfig.AllowedOrigins does not
 	// allow; the client got 403.
@@ -493,7 +498,9 @@ type listener struct {
 
 // Start binds every configured address and begins serving in the
 // background. It returns an error, and serves nothing, if there is no
-// address, a port is in use, or the HTTPS files cannot be loaded.
+// address, a port is in use, the HTTPS files cannot be loaded, or the
+// directory of a FileStore keeping the sessions is unsafe
+// (ErrUnsafeSessionDir).
 func (s *Server) Start() error {
 	err := s.start()
 	if err != nil {
@@ -523,6 +530,11 @@ func (s *Server) start() error {
 			return fmt.Errorf("baton: server %q: HTTPS enabled but no HTTPS port set: %w", s.name, ErrNoAddress)
 		}
 		return fmt.Errorf("baton: server %q: %w", s.name, ErrNoAddress)
+	}
+	if st, ok := s.sessions.Load().store.(*FileStore); ok {
+		if err := st.open(); err != nil {
+			return fmt.Errorf("baton: server %q: %w", s.name, err)
+		}
 	}
 	var tlsConf *tls.Config
 	if https {

@@ -36,8 +36,9 @@ const sessionTimeKey = "baton.t"
 const sessionLockStripes = 64
 
 // SessionConfig configures the sessions of a server. The zero value is
-// useful: sessions in files below the temporary directory, in a cookie
-// named DefaultSessionCookie, ending after DefaultSessionTTL without use.
+// useful: sessions in files of a directory of this user's (see Dir), in a
+// cookie named DefaultSessionCookie, ending after DefaultSessionTTL without
+// use.
 type SessionConfig struct {
 	// CookieName names the session cookie. If empty, DefaultSessionCookie
 	// is used. Its other attributes come from ServerConfig.Cookie.
@@ -47,9 +48,23 @@ type SessionConfig struct {
 	TTL time.Duration
 	// Store keeps the sessions. If nil, a FileStore in Dir is used.
 	Store SessionStore
-	// Dir is the directory of the default FileStore. If empty,
-	// baton-sessions-<server name> in os.TempDir() is used.
+	// Dir is the directory of the default FileStore. If empty, it is
+	// baton-sessions-<server name> in $STATE_DIRECTORY (the first one, as
+	// systemd's StateDirectory= sets it), else baton/sessions-<server name>
+	// in os.UserCacheDir(), else, when there is no user cache directory,
+	// baton-sessions-<server name>-<uid> in os.TempDir() (no uid on
+	// Windows). Whichever it is, it is checked as the FileStore doc says:
+	// Server.Start fails, with ErrUnsafeSessionDir, on a directory that is
+	// a symbolic link or, on Unix, belongs to another user or is open to
+	// the group or others.
 	Dir string
+	// InsecureSkipDirCheck turns those checks off for the default
+	// FileStore: Dir may then be a symbolic link, another user's or open
+	// to others, and its session files may be any user's (they must still
+	// be regular files). Set it only for a directory shared on purpose,
+	// knowing that whoever can write to it can log in as anyone. If
+	// false, the directory is checked.
+	InsecureSkipDirCheck bool
 }
 
 // SessionStore keeps session data between requests, by session id. A
@@ -113,19 +128,37 @@ func newSessionManager(server string, c ServerConfig) *sessionManager {
 	// a minute late at most shortens a day-long idle lifetime by a minute.
 	m.touchAfter = min(m.ttl/10, time.Minute)
 	if m.store == nil {
-		if sc.Dir != "" {
-			m.store = NewFileStore(sc.Dir)
-		} else {
-			name := "baton-sessions"
-			if server != "" {
-				name += "-" + server
-			}
-			fs := NewFileStore(filepath.Join(os.TempDir(), name))
-			fs.private = true
-			m.store = fs
+		dir := sc.Dir
+		if dir == "" {
+			dir = defaultSessionDir(server)
 		}
+		fs := NewFileStore(dir)
+		fs.unchecked = sc.InsecureSkipDirCheck
+		m.store = fs
 	}
 	return m
+}
+
+// defaultSessionDir returns the directory of the default FileStore of
+// server; see SessionConfig.Dir. The shared temporary directory comes
+// last: there another user can take the name first, which the checks of
+// the store turn into a failed start rather than a planted session.
+func defaultSessionDir(server string) string {
+	suffix := ""
+	if server != "" {
+		suffix = "-" + server
+	}
+	if sd, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":"); sd != "" {
+		return filepath.Join(sd, "baton-sessions"+suffix)
+	}
+	if cache, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(cache, "baton", "sessions"+suffix)
+	}
+	name := "baton-sessions" + suffix
+	if uid := os.Geteuid(); uid >= 0 {
+		name += "-" + strconv.Itoa(uid)
+	}
+	return filepath.Join(os.TempDir(), name)
 }
 
 // update applies fn to the stored data of id atomically, through the store

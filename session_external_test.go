@@ -22,8 +22,19 @@ var sessionStores = []struct {
 	name string
 	make func(t *testing.T) baton.SessionStore
 }{
-	{"file", func(t *testing.T) baton.SessionStore { return baton.NewFileStore(t.TempDir()) }},
+	{"file", func(t *testing.T) baton.SessionStore { return baton.NewFileStore(privateDir(t)) }},
 	{"memory", func(t *testing.T) baton.SessionStore { return baton.NewMemoryStore() }},
+}
+
+// privateDir returns a directory of the test that only this user may
+// use, as a FileStore requires: t.TempDir makes them 0755.
+func privateDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // sessionServer starts a server with sessions in st and these routes:
@@ -285,7 +296,7 @@ func TestSessionConcurrentWrites(t *testing.T) {
 }
 
 func TestSessionCorruptFile(t *testing.T) {
-	store := baton.NewFileStore(t.TempDir())
+	store := baton.NewFileStore(privateDir(t))
 	s, logs := sessionServer(t, store)
 	c := newClient(t, startServer(t, s))
 	c.get("/set?k=user&v=ann")

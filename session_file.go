@@ -35,16 +35,28 @@ const tmpPrefix = ".tmp-"
 // that the other workers of the program respect too, as during a reload
 // when two overlap. On other platforms the lock is of this process only.
 //
+// The names of the files are the session ids, so the directory must be
+// this user's alone. Before it reads or writes a session (and at
+// Server.Start, for the store of a server) a FileStore checks, on Unix,
+// that the directory is not a symbolic link, is owned by this user
+// (effective uid) and gives the group and others no permission at all
+// (mode 0700 or stricter); if not, every use fails with an error wrapping
+// ErrUnsafeSessionDir that names the directory and what to fix. On other
+// platforms only the symbolic link is refused. A missing directory is
+// created, mode 0700, at the first save. A session file must be a regular
+// file (not a symbolic link) and, on Unix, owned by this user; one that is
+// not, or that cannot be decoded, is reported as ErrSessionCorrupt, so the
+// session starts afresh.
+//
 // Expired files are removed as sessions are saved, at most every ten
-// minutes, or by Sweep. A file that cannot be decoded is reported as
-// ErrSessionCorrupt. Create a FileStore with NewFileStore. It is safe for
-// concurrent use.
+// minutes, or by Sweep. Create a FileStore with NewFileStore. It is safe
+// for concurrent use.
 type FileStore struct {
-	dir     string
-	private bool // in the shared temporary directory: must be ours alone
+	dir       string
+	unchecked bool // SessionConfig.InsecureSkipDirCheck
 
-	dirMu sync.Mutex
-	dirOK bool
+	dirMu sync.Mutex  // serializes the checks of dir
+	dirOK atomic.Bool // dir exists and passed the checks
 
 	locks     [fileLockStripes]sync.Mutex
 	nextSweep atomic.Int64 // UnixNano
@@ -53,7 +65,8 @@ type FileStore struct {
 var _ SessionUpdater = (*FileStore)(nil)
 
 // NewFileStore returns a store keeping sessions in dir, which is created
-// (mode 0700) at the first save if it does not exist.
+// (mode 0700) at the first save if it does not exist. The directory is
+// checked as the FileStore doc says.
 func NewFileStore(dir string) *FileStore {
 	return &FileStore{dir: dir}
 }
@@ -86,9 +99,13 @@ func (f *FileStore) path(id string) string { return filepath.Join(f.dir, id+".js
 // read returns the data of id; expired tells a file past its TTL, which
 // returns nil data.
 func (f *FileStore) read(id string) (data map[string]any, expired bool, err error) {
-	b, err := os.ReadFile(f.path(id))
+	b, err := readSessionFile(f.path(id), f.unchecked)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
+	}
+	var bad badSessionFile
+	if errors.As(err, &bad) {
+		return nil, false, fmt.Errorf("%w: %s: %s", ErrSessionCorrupt, f.path(id), string(bad))
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("baton: session file: %w", err)
@@ -112,6 +129,9 @@ func (f *FileStore) read(id string) (data map[string]any, expired bool, err erro
 func (f *FileStore) Load(ctx context.Context, id string) (map[string]any, error) {
 	if !validFileID(id) {
 		return nil, nil
+	}
+	if ok, err := f.openDir(false); !ok {
+		return nil, err
 	}
 	data, _, err := f.read(id)
 	return data, err
@@ -190,7 +210,7 @@ func (f *FileStore) Delete(ctx context.Context, id string) error {
 // lock takes the lock of id's stripe: a mutex against the goroutines of
 // this process, then the stripe's lock file against other processes.
 func (f *FileStore) lock(id string) (unlock func(), err error) {
-	if err := f.ensureDir(); err != nil {
+	if _, err := f.openDir(true); err != nil {
 		return nil, err
 	}
 	i := stripe(id, fileLockStripes)
@@ -206,25 +226,97 @@ func (f *FileStore) lock(id string) (unlock func(), err error) {
 	}, nil
 }
 
-// ensureDir creates the directory once and, for the default one in the
-// shared temporary directory, checks that no other user planted it.
-func (f *FileStore) ensureDir() error {
+// open checks the directory, if it exists, as the FileStore doc says:
+// Server.Start calls it so that a server does not start on a directory
+// another user could have planted.
+func (f *FileStore) open() error {
+	_, err := f.openDir(false)
+	return err
+}
+
+// openDir checks the directory once it exists and, with create, makes it
+// (mode 0700) when it is missing. It reports whether the directory exists
+// and passed; only a pass is remembered, so a directory fixed while the
+// server runs is taken up at the next use.
+func (f *FileStore) openDir(create bool) (ok bool, err error) {
+	if f.dirOK.Load() {
+		return true, nil
+	}
 	f.dirMu.Lock()
 	defer f.dirMu.Unlock()
-	if f.dirOK {
+	if f.dirOK.Load() {
+		return true, nil
+	}
+	err = f.checkDir()
+	if errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return false, nil
+		}
+		if err := os.MkdirAll(f.dir, 0o700); err != nil {
+			return false, fmt.Errorf("baton: session dir: %w", err)
+		}
+		err = f.checkDir()
+	}
+	if err != nil {
+		return false, err
+	}
+	f.dirOK.Store(true)
+	return true, nil
+}
+
+// checkDir checks the directory, unless told not to: then it need only
+// be a directory, through links or not.
+func (f *FileStore) checkDir() error {
+	if f.unchecked {
+		fi, err := os.Stat(f.dir)
+		if err != nil {
+			return fmt.Errorf("baton: session dir: %w", err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%w: %s: not a directory", ErrUnsafeSessionDir, f.dir)
+		}
 		return nil
 	}
-	if err := os.MkdirAll(f.dir, 0o700); err != nil {
+	err := checkPrivateDir(f.dir)
+	var unsafe unsafeDir
+	if errors.As(err, &unsafe) {
+		return fmt.Errorf("%w: %s: %s", ErrUnsafeSessionDir, f.dir, unsafe.fix(f.dir))
+	}
+	if err != nil {
 		return fmt.Errorf("baton: session dir: %w", err)
 	}
-	if f.private {
-		if err := checkPrivateDir(f.dir); err != nil {
-			return fmt.Errorf("baton: session dir %s: %w", f.dir, err)
-		}
-	}
-	f.dirOK = true
 	return nil
 }
+
+// unsafeDir is why checkPrivateDir refuses a directory.
+type unsafeDir struct {
+	symlink, notDir, foreign bool
+	uid                      int         // the owner, if foreign
+	mode                     fs.FileMode // the permission bits, if open to others
+}
+
+func (u unsafeDir) Error() string { return u.fix("the directory") }
+
+// fix says what is wrong with dir and how to put it right.
+func (u unsafeDir) fix(dir string) string {
+	switch {
+	case u.symlink:
+		return "a symbolic link, which another user may have planted: remove it, or set SessionConfig.Dir to a real directory of this user's"
+	case u.notDir:
+		return "not a directory: remove it, or set SessionConfig.Dir to another path"
+	case u.foreign:
+		return fmt.Sprintf("owned by uid %d, not by this user (uid %d), who may have made it to read or plant sessions: "+
+			"remove it, or set SessionConfig.Dir to a directory of this user's", u.uid, os.Geteuid())
+	default:
+		return fmt.Sprintf("mode %#o lets other users see or change it, and its file names are the session ids: "+
+			"run chmod 700 %s", u.mode, dir)
+	}
+}
+
+// badSessionFile is why readSessionFile refuses a session file.
+type badSessionFile string
+
+func (b badSessionFile) Error() string { return string(b) }
 
 // maybeSweep sweeps at most every sessionSweepInterval, in the request
 // that saves (so no goroutine outlives the store). Only files older than
@@ -248,6 +340,9 @@ func (f *FileStore) Sweep() error {
 // sweep reads the session files older than minAge and removes those that
 // have expired or are corrupt.
 func (f *FileStore) sweep(minAge time.Duration) error {
+	if ok, err := f.openDir(false); !ok {
+		return err
+	}
 	ents, err := os.ReadDir(f.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -17,7 +17,7 @@ func FuzzFileStoreLoad(f *testing.F) {
 	f.Add([]byte(`{"expires":`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st := NewFileStore(t.TempDir())
+		st := NewFileStore(privateDir(t))
 		if err := os.WriteFile(filepath.Join(st.Dir(), "sid.json"), b, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,7 +65,7 @@ func TestFileStoreTwoProcesses(t *testing.T) {
 	if lockFileIsNoop {
 		t.Skip("no flock on this platform")
 	}
-	dir := t.TempDir()
+	dir := privateDir(t)
 	a, b := NewFileStore(dir), NewFileStore(dir)
 	ctx := context.Background()
 	const n = 50
@@ -92,4 +93,15 @@ func TestFileStoreTwoProcesses(t *testing.T) {
 	if err != nil || len(data) != n {
 		t.Errorf("after %d concurrent updates through two stores: %d keys, %v; want %d", n, len(data), err, n)
 	}
+}
+
+// privateDir returns a directory of the test that only this user may
+// use, as a FileStore requires: t.TempDir makes them 0755.
+func privateDir(tb testing.TB) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
 }
