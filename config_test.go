@@ -37,12 +37,14 @@ server:
   address: ":8199"
   maxBodySize: 1MiB
   drainTimeout: 10s
+  sendTimeout: 2m
   logLevel: warn
   admin:
     allow: [10.0.0.0/8]
 server.api:
   address: ["127.0.0.1:9000", "127.0.0.1:9001"]
   accessLog: false
+  sendTimeout: -1s
 graceful:
   watchBinary: true
 `
@@ -102,6 +104,10 @@ func TestConfigValues(t *testing.T) {
 	}
 	if len(api.Addr) != 2 || !api.AccessLogDisabled {
 		t.Errorf("api server from the file = %+v", api)
+	}
+	// A negative send timeout turns it off, as a negative read timeout does.
+	if def.SendTimeout != 2*time.Minute || api.SendTimeout != -time.Second {
+		t.Errorf("sendTimeout from the file: default %v, api %v; want 2m0s, -1s", def.SendTimeout, api.SendTimeout)
 	}
 	if !d.process.Graceful.WatchBinary {
 		t.Error("graceful.watchBinary not read")
