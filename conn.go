@@ -302,8 +302,8 @@ func unixNano(d time.Time) int64 {
 // only once a third of the socket's buffer has drained, which takes a
 // slow client long on a buffer of megabytes. The sweeper asks the kernel
 // only about a connection whose write has stayed the same from one sweep
-// to the next. Elsewhere a write is passed on in pieces of at most
-// sendChunk bytes, each counted (on TLS a piece is a record), and a
+// to the next. A write is passed on in pieces of at most sendChunk
+// bytes, each counted (on TLS a piece is a record), so that elsewhere a
 // client must take that much, or the third of the buffer, within
 // sendTimeout.
 //
