@@ -576,6 +576,7 @@ type serverFile struct {
 	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
 	ReadTimeout       time.Duration `yaml:"readTimeout"`
 	WriteTimeout      time.Duration `yaml:"writeTimeout"`
+	SendTimeout       time.Duration `yaml:"sendTimeout"`
 	IdleTimeout       time.Duration `yaml:"idleTimeout"`
 	MaxHeaderBytes    int           `yaml:"maxHeaderBytes"`
 	MaxBodySize       byteSize      `yaml:"maxBodySize"`
@@ -730,6 +731,7 @@ func (sf *serverFile) apply(c *ServerConfig) {
 	set(&c.ReadHeaderTimeout, sf.ReadHeaderTimeout)
 	set(&c.ReadTimeout, sf.ReadTimeout)
 	set(&c.WriteTimeout, sf.WriteTimeout)
+	set(&c.SendTimeout, sf.SendTimeout)
 	set(&c.IdleTimeout, sf.IdleTimeout)
 	set(&c.DrainTimeout, sf.DrainTimeout)
 	set(&c.ReadyTimeout, sf.ReadyTimeout)
@@ -783,7 +785,7 @@ func fileConfig(name string) (ServerConfig, error) {
 // listenerFields are the settings a running server cannot change in
 // place: a change to one of them takes a reload.
 var listenerFields = []string{"Addr", "HTTPSAddr", "HTTPSCertFile", "HTTPSKeyFile",
-	"ReadHeaderTimeout", "ReadTimeout", "WriteTimeout", "IdleTimeout", "MaxHeaderBytes"}
+	"ReadHeaderTimeout", "ReadTimeout", "WriteTimeout", "SendTimeout", "IdleTimeout", "MaxHeaderBytes"}
 
 // applyConfigToServers applies a changed file to every server, keeping the
 // settings code made, and asks for a reload if listener settings changed.

@@ -37,6 +37,7 @@ server:
   address: ":8199"
   maxBodySize: 1MiB
   drainTimeout: 10s
+  sendTimeout: 2m
   logLevel: warn
   trustedProxies: 127.0.0.1, 10.9.0.0/16
   clientIpHeader: X-Real-IP
@@ -47,6 +48,7 @@ server:
 server.api:
   address: ["127.0.0.1:9000", "127.0.0.1:9001"]
   accessLog: false
+  sendTimeout: -1s
 graceful:
   watchBinary: true
 `
@@ -107,6 +109,10 @@ func TestConfigValues(t *testing.T) {
 	}
 	if len(api.Addr) != 2 || !api.AccessLogDisabled {
 		t.Errorf("api server from the file = %+v", api)
+	}
+	// A negative send timeout turns it off, as a negative read timeout does.
+	if def.SendTimeout != 2*time.Minute || api.SendTimeout != -time.Second {
+		t.Errorf("sendTimeout from the file: default %v, api %v; want 2m0s, -1s", def.SendTimeout, api.SendTimeout)
 	}
 	if !d.process.Graceful.WatchBinary {
 		t.Error("graceful.watchBinary not read")

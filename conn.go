@@ -23,13 +23,14 @@ import (
 type connTracker struct {
 	mu       sync.Mutex
 	conns    map[*trackedConn]struct{}
-	holds    map[*connHold]struct{} // long-lived hijacked connections still open
-	draining bool                   // beginDrain has run
-	changed  chan struct{}          // signalled when conns or holds shrink
-	served   atomic.Int64           // requests answered while draining
-	now      atomic.Int64           // unix ns of the last sweep, or of starting the sweeper
-	exact    atomic.Bool            // a drain runs: note idle times exactly
-	sweeping bool                   // the sweeper runs
+	holds    map[*connHold]struct{}    // long-lived hijacked connections still open
+	hijacked map[*trackedConn]struct{} // hijacked connections with a send timeout, until closed
+	draining bool                      // beginDrain has run
+	changed  chan struct{}             // signalled when conns or holds shrink
+	served   atomic.Int64              // requests answered while draining
+	now      atomic.Int64              // unix ns of the last sweep, or of starting the sweeper
+	exact    atomic.Bool               // a drain runs: note idle times exactly
+	sweeping bool                      // the sweeper runs
 }
 
 // connHold is a long-lived connection the tracker cannot see, such as a
@@ -63,6 +64,15 @@ type trackedConn struct {
 	// plain HTTP/1 connections); see waitFor.
 	headerTimeout, idleTimeout time.Duration
 	wait                       atomic.Int64 // a deadline, a waitFor, or 0
+
+	// The send timeout, 0 for none; see Write.
+	sendTimeout time.Duration
+	writes      atomic.Uint64 // writes begun and ended, as writeBegin and writeEnd add
+	// What the sweeper saw of writes, and its time then; only the
+	// sweeper's goroutine uses them.
+	sendSeen  uint64
+	sendSince int64
+	ackSeen   uint64 // bytes the client had acknowledged, or noAck
 }
 
 // connKey is the context key of the *trackedConn of a request.
@@ -276,23 +286,117 @@ func unixNano(d time.Time) int64 {
 	return d.UnixNano()
 }
 
-// sweep cuts the reads of connections whose far deadline has passed, and
-// sets the header and idle deadlines of those that wait for one, every
-// sweepTick until the tracker has no connection left.
+// Send timeout.
+//
+// A client that stops reading leaves the server's write blocked for as
+// long as the connection lives. Rather than a write deadline moved at
+// every write, which would re-arm a timer each time (see Read
+// deadlines), a tracked connection counts the writes it begins and ends
+// in one atomic, and the sweeper closes a connection that has had a
+// write under way with no progress for sendTimeout, so that the write
+// fails, and so does any later one. This holds for hijacked connections
+// too, whatever write deadlines their owner sets.
+//
+// Progress is a write that ends or, where the kernel tells (Linux), a
+// byte the client acknowledges: the kernel lets a blocked write go on
+// only once a third of the socket's buffer has drained, which takes a
+// slow client long on a buffer of megabytes. The sweeper asks the kernel
+// only about a connection whose write has stayed the same from one sweep
+// to the next. A write is passed on in pieces of at most sendChunk
+// bytes, each counted (on TLS a piece is a record), so that elsewhere a
+// client must take that much, or the third of the buffer, within
+// sendTimeout.
+//
+// The sweeper sees a write a sweep after it began at the latest, and
+// progress a sweep after it happened, so a cut comes up to three
+// sweepTicks late, never early.
+const (
+	sendChunk  = 64 << 10
+	writeBegin = 1         // adds one to the writes under way, the low half
+	writeEnd   = 1<<32 - 1 // takes one from them and adds one to the high half
+	noAck      = math.MaxUint64
+)
+
+// Write writes p, counting each piece for the sweeper's send timeout.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.sendTimeout == 0 {
+		return c.Conn.Write(p)
+	}
+	n := 0
+	for {
+		piece := p
+		if len(piece) > sendChunk {
+			piece = piece[:sendChunk]
+		}
+		c.writes.Add(writeBegin)
+		m, err := c.Conn.Write(piece)
+		c.writes.Add(writeEnd)
+		n += m
+		p = p[m:]
+		if err != nil || len(p) == 0 {
+			return n, err
+		}
+	}
+}
+
+// stalled reports whether a write has been under way without progress
+// for the send timeout at now. Only the sweeper calls it.
+func (c *trackedConn) stalled(now int64) bool {
+	w := c.writes.Load()
+	if w != c.sendSeen {
+		c.sendSeen, c.sendSince, c.ackSeen = w, now, noAck
+		return false
+	}
+	if uint32(w) == 0 {
+		return false
+	}
+	// The same write since the last sweep at least: the client may still
+	// be taking it, if slowly.
+	if acked, ok := bytesAcked(c.Conn); ok && acked != c.ackSeen {
+		c.ackSeen, c.sendSince = acked, now
+		return false
+	}
+	return now-c.sendSince >= int64(c.sendTimeout)
+}
+
+// Close closes the connection and, if it was hijacked, stops sweeping it.
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	if c.direct.Load() && c.t != nil {
+		c.t.mu.Lock()
+		delete(c.t.hijacked, c)
+		c.t.mu.Unlock()
+	}
+	return err
+}
+
+// sweep cuts the reads of connections whose far deadline has passed, sets
+// the header and idle deadlines of those that wait for one, and closes
+// those whose writes have stalled past the send timeout, every sweepTick
+// until the tracker has no connection left.
 func (t *connTracker) sweep() {
 	tick := time.NewTicker(sweepTick)
 	defer tick.Stop()
-	var due []*trackedConn
+	var due, stalled []*trackedConn
 	for range tick.C {
 		now := time.Now().UnixNano()
 		t.now.Store(now)
 		t.mu.Lock()
-		if len(t.conns) == 0 {
+		if len(t.conns) == 0 && len(t.hijacked) == 0 {
 			t.sweeping = false
 			t.mu.Unlock()
 			return
 		}
+		for c := range t.hijacked {
+			if c.stalled(now) {
+				stalled = append(stalled, c)
+			}
+		}
 		for c := range t.conns {
+			if c.sendTimeout > 0 && c.stalled(now) {
+				stalled = append(stalled, c)
+				continue
+			}
 			if w := c.wait.Load(); w < 0 {
 				d := c.idleTimeout
 				if waitFor(w) == waitHeader {
@@ -311,6 +415,11 @@ func (t *connTracker) sweep() {
 			due[i] = nil
 		}
 		due = due[:0]
+		for i, c := range stalled {
+			c.Close()
+			stalled[i] = nil
+		}
+		stalled = stalled[:0]
 	}
 }
 
@@ -321,6 +430,7 @@ type trackingListener struct {
 	// The header and idle timeouts the tracker enforces on the
 	// connections; 0 leaves one to net/http.
 	headerTimeout, idleTimeout time.Duration
+	sendTimeout                time.Duration // 0 for none
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
@@ -328,7 +438,8 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c, t: l.t, headerTimeout: l.headerTimeout, idleTimeout: l.idleTimeout}
+	tc := &trackedConn{Conn: c, t: l.t, headerTimeout: l.headerTimeout, idleTimeout: l.idleTimeout,
+		sendTimeout: l.sendTimeout}
 	now := time.Now().UnixNano()
 	tc.since.Store(now)
 	tc.quiet.Store(true)
@@ -403,6 +514,12 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 	if st == http.StateClosed || st == http.StateHijacked {
 		t.mu.Lock()
 		delete(t.conns, tc)
+		if st == http.StateHijacked && tc.sendTimeout > 0 {
+			if t.hijacked == nil {
+				t.hijacked = make(map[*trackedConn]struct{})
+			}
+			t.hijacked[tc] = struct{}{}
+		}
 		t.signalLocked()
 		t.mu.Unlock()
 	}

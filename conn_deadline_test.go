@@ -21,13 +21,19 @@ func trackedPair(t *testing.T) (*connTracker, *trackedConn, net.Conn) {
 // idle timeouts.
 func timedPair(t *testing.T, header, idle time.Duration) (*connTracker, *trackedConn, net.Conn) {
 	t.Helper()
+	return sendPair(t, header, idle, 0)
+}
+
+// sendPair is timedPair with a send timeout as well.
+func sendPair(t *testing.T, header, idle, send time.Duration) (*connTracker, *trackedConn, net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	tr := new(connTracker)
-	tl := &trackingListener{Listener: ln, t: tr, headerTimeout: header, idleTimeout: idle}
+	tl := &trackingListener{Listener: ln, t: tr, headerTimeout: header, idleTimeout: idle, sendTimeout: send}
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -302,6 +308,39 @@ func TestSweeperStops(t *testing.T) {
 		tr.mu.Lock()
 		defer tr.mu.Unlock()
 		return !tr.sweeping
+	})
+}
+
+// TestHijackedWritesSwept: a hijacked connection whose write stalls is
+// still cut, and the sweeper stops once it is closed.
+func TestHijackedWritesSwept(t *testing.T) {
+	t.Parallel()
+	const send = 300 * time.Millisecond
+	tr, c, _ := sendPair(t, 0, 0, send)
+	tr.state(c, http.StateHijacked)
+	failed := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		chunk := make([]byte, 1<<20)
+		var err error
+		for i := 0; i < 1024 && err == nil; i++ { // far more than the kernel buffers hold
+			_, err = c.Write(chunk)
+		}
+		failed <- err
+	}()
+	select {
+	case err := <-failed:
+		if err == nil || time.Since(start) < send {
+			t.Fatalf("writes to a client that does not read: %v after %v, want an error after %v or more", err, time.Since(start), send)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("write to a client that does not read still blocked after 10 s")
+	}
+	c.Close()
+	waitUntil(t, "the sweeper to stop", func() bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return !tr.sweeping && len(tr.hijacked) == 0
 	})
 }
 

@@ -24,6 +24,7 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
+	DefaultSendTimeout       = 60 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultMaxBodySize       = 8 << 20
 	DefaultDrainTimeout      = 30 * time.Second
@@ -114,6 +115,22 @@ type ServerConfig struct {
 	// WriteTimeout bounds the time to write a response. If zero there is no
 	// limit, so that streams and downloads are not cut.
 	WriteTimeout time.Duration
+	// SendTimeout bounds how long a write may make no progress: a
+	// connection whose client takes nothing of a pending response for that
+	// long is closed, and the handler's write fails, as with nginx's
+	// send_timeout. It bounds the pause, not the response, so downloads,
+	// streams and WebSockets that keep moving are never cut; it applies to
+	// HTTP/1 and HTTP/2 connections, plain or TLS, and to hijacked ones
+	// whatever write deadlines they set. If zero, DefaultSendTimeout is
+	// used; a negative value means no limit.
+	//
+	// Like the read timeouts it is checked every 100 ms, and fires up to
+	// three tenths of a second late, never early. On Linux any byte the
+	// client acknowledges is progress. Elsewhere progress is the end of a
+	// write, which is passed to the socket in pieces of at most 64 KiB,
+	// and a blocked one goes on only once a third of the socket's buffer
+	// has drained: a client must take that much within SendTimeout.
+	SendTimeout time.Duration
 	// IdleTimeout bounds how long a keep-alive connection may stay idle. If
 	// zero, DefaultIdleTimeout is used.
 	IdleTimeout time.Duration
@@ -579,6 +596,7 @@ func (s *Server) start() error {
 	// net/http's.
 	headerTimeout := orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	idleTimeout := orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	sendTimeout := max(orDefault(cfg.SendTimeout, DefaultSendTimeout), 0)
 	newHTTPServer := func(conf *tls.Config, header, idle time.Duration) *http.Server {
 		hs := &http.Server{
 			Handler:           http.HandlerFunc(s.serveConn),
@@ -616,10 +634,10 @@ func (s *Server) start() error {
 	for _, l := range lns {
 		hs := plain
 		var inner net.Listener = &trackingListener{Listener: l.Listener, t: &s.conns,
-			headerTimeout: max(headerTimeout, 0), idleTimeout: max(idleTimeout, 0)}
+			headerTimeout: max(headerTimeout, 0), idleTimeout: max(idleTimeout, 0), sendTimeout: sendTimeout}
 		if l.scheme == "https" {
 			hs = secure
-			inner = tls.NewListener(&trackingListener{Listener: l.Listener, t: &s.conns}, tlsConf)
+			inner = tls.NewListener(&trackingListener{Listener: l.Listener, t: &s.conns, sendTimeout: sendTimeout}, tlsConf)
 		}
 		s.serveWG.Add(1)
 		go func() {
