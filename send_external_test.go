@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,11 @@ func TestSendTimeoutCutsClientThatDoesNotRead(t *testing.T) {
 // steadily, with the server's writes blocked for far longer than the send
 // timeout in all, gets the whole body.
 func TestSendTimeoutSparesSlowReader(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		// Elsewhere progress is a whole 64 KiB piece, which this reader
+		// takes more slowly than the 300 ms timeout asks.
+		t.Skip("a slow reader's progress shows within 300 ms only where the kernel reports acknowledged bytes (Linux)")
+	}
 	const (
 		sendTimeout = 300 * time.Millisecond
 		size        = 32 << 20
