@@ -58,9 +58,9 @@
 //	                   {{define "content"}}<h1>Hello {{.User}}</h1>{{end}}
 //
 // Templates are parsed at the first render (or at [Server.LoadViews]) and
-// cached. In development mode (BATON_DEV=1, or [Server.SetViewAutoReload])
-// the files are checked at most every 100ms and parsed again when one
-// changed. A render that fails leaves nothing of itself in the response: it
+// cached. In development mode (see "Development mode"), or with
+// [Server.SetViewAutoReload], the files are checked at most every 100ms
+// and parsed again when one changed. A render that fails leaves nothing of itself in the response: it
 // becomes a bare 500, and the error goes to the log. [ViewFuncs] lists the
 // functions templates can call.
 //

@@ -189,8 +189,8 @@ type ServerConfig struct {
 	ViewFS fs.FS
 	// ViewAutoReload makes the server look, at most every 100ms, whether a
 	// template file changed, and parse the tree again if one did, so that
-	// template edits show without a rebuild. It is also on when BATON_DEV=1
-	// is in the environment. If false, templates are parsed once.
+	// template edits show without a rebuild. It is also on while the
+	// worker is in development mode. If false, templates are parsed once.
 	ViewAutoReload bool
 	// ViewFuncs are functions added to ViewFuncs for the templates. If nil,
 	// the templates have the built-in ones only.
