@@ -188,8 +188,11 @@
 // binary that crashes at start is shown the same way; the next good build
 // clears it. BATON_DEV_DIR names the module directory when the program
 // does not run inside it; BATON_DEV_POLL=1 polls for changes where file
-// events do not arrive (this is also detected). See package proc,
-// "Development mode", for what is watched.
+// events do not arrive (this is also detected). The builder lives in
+// internal/devbuild, whose package documentation says what is watched;
+// dev.go holds the worker's side (the page script, its socket, the
+// static-file watch) and every file watcher is built on internal/watch,
+// which holds the one list of editor files that no watcher acts on.
 //
 // Development mode is off by default, and with it off, the request path
 // does one atomic load for it and nothing else. It needs the master: it is
