@@ -59,7 +59,13 @@ func New(dirs []string, o Options) (*Watcher, error) {
 	w := &Watcher{o: o, stop: make(chan struct{}), done: make(chan struct{}), added: make(map[string]bool)}
 	w.dirs = slices.Clone(dirs)
 	if o.Poll > 0 {
-		go w.poll()
+		// The first reading is taken here, so that a change made once
+		// New returns is seen.
+		prev := make(map[string]map[string]stamp)
+		for _, d := range w.dirs {
+			prev[d] = w.read(d)
+		}
+		go w.poll(prev)
 		return w, nil
 	}
 	fw, err := fsnotify.NewWatcher()
@@ -252,14 +258,8 @@ func (w *Watcher) read(dir string) map[string]stamp {
 }
 
 // poll is the goroutine of a polling Watcher.
-func (w *Watcher) poll() {
+func (w *Watcher) poll(prev map[string]map[string]stamp) {
 	defer close(w.done)
-	prev := make(map[string]map[string]stamp)
-	w.mu.Lock()
-	for _, d := range w.dirs {
-		prev[d] = w.read(d)
-	}
-	w.mu.Unlock()
 	t := time.NewTicker(w.o.Poll)
 	defer t.Stop()
 	for {
