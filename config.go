@@ -17,8 +17,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/baton-go/baton/internal/watch"
 	"gopkg.in/yaml.v3"
 )
+
+// DefaultQuietPeriod is how long a watched file must stay unchanged after
+// an event before it is read: editors and deploy tools write in bursts.
+const DefaultQuietPeriod = 100 * time.Millisecond
 
 // EnvConfig names the configuration file, when set; the -config flag of
 // the command line wins over it.
@@ -43,7 +48,7 @@ type Config struct {
 
 	mu       sync.Mutex
 	onChange []func(old, new *Config)
-	watcher  *fileWatcher
+	watcher  *watch.Files
 }
 
 // configData is one parsed version of the file.
@@ -175,7 +180,7 @@ func (c *Config) Close() error {
 	c.watcher = nil
 	c.mu.Unlock()
 	if w != nil {
-		return w.close()
+		return w.Close()
 	}
 	return nil
 }
@@ -187,12 +192,12 @@ func (c *Config) watch() error {
 		return nil
 	}
 	path := c.Path()
-	w, err := newFileWatcher(DefaultQuietPeriod, func([]string) { c.reload() })
+	w, err := watch.NewFiles(DefaultQuietPeriod, func([]string) { c.reload() })
 	if err != nil {
 		return err
 	}
-	if err := w.add(path); err != nil {
-		w.close()
+	if err := w.Add(path); err != nil {
+		w.Close()
 		return err
 	}
 	c.watcher = w

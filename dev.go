@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,8 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/baton-go/baton/internal/watch"
 	"github.com/baton-go/baton/proc"
-	"github.com/fsnotify/fsnotify"
 	"github.com/gorilla/websocket"
 )
 
@@ -266,97 +265,29 @@ func startDevWatch(servers []*Server, log *slog.Logger) {
 		return
 	}
 	refresh := debounce(devQuiet, func() { devHub.send(devMessage{Type: "refresh"}) })
-	if !d.state.Poll {
-		if w, err := fsnotify.NewWatcher(); err == nil {
-			for _, r := range roots {
-				addTree(w, r)
-			}
-			go func() {
-				for {
-					select {
-					case ev, ok := <-w.Events:
-						if !ok {
-							return
-						}
-						if ignoredDevName(filepath.Base(ev.Name)) || ev.Op == fsnotify.Chmod {
-							continue
-						}
-						if ev.Op.Has(fsnotify.Create) {
-							if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
-								addTree(w, ev.Name)
-							}
-						}
-						refresh()
-					case _, ok := <-w.Errors:
-						if !ok {
-							return
-						}
-					}
-				}
-			}()
-			log.Info("baton: development mode: watching static files", "roots", strings.Join(roots, ","))
-			return
-		}
+	o := watch.Options{OnChange: func(string) { refresh() }, Trees: true}
+	if d.state.Poll {
+		o.Poll = devPollInterval
 	}
-	go pollTrees(roots, refresh)
-	log.Info("baton: development mode: polling static files", "roots", strings.Join(roots, ","))
+	w, err := watch.New(roots, o)
+	if err != nil {
+		o.Poll = devPollInterval
+		w, _ = watch.New(roots, o) // polling cannot fail
+	}
+	how := "watching"
+	if w.Polling() {
+		how = "polling"
+	}
+	log.Info("baton: development mode: "+how+" static files", "roots", strings.Join(roots, ","))
 }
 
 // devQuiet is how long static files must stay unchanged before pages
 // reload.
 const devQuiet = 100 * time.Millisecond
 
-// ignoredDevName reports editor temporary and backup files.
-func ignoredDevName(n string) bool {
-	return n == "4913" || strings.HasSuffix(n, "~") || strings.HasPrefix(n, ".#") ||
-		strings.HasSuffix(n, ".swp") || strings.HasSuffix(n, ".swx") || strings.HasSuffix(n, ".tmp")
-}
-
-func addTree(w *fsnotify.Watcher, root string) {
-	filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
-		if err == nil && e.IsDir() {
-			if p != root && strings.HasPrefix(e.Name(), ".") {
-				return filepath.SkipDir
-			}
-			w.Add(p)
-		}
-		return nil
-	})
-}
-
-// pollTrees calls f when a file below roots changes size or modification
-// time, reading the trees every quarter second.
-func pollTrees(roots []string, f func()) {
-	snap := func() map[string]time.Time {
-		m := make(map[string]time.Time)
-		for _, r := range roots {
-			filepath.WalkDir(r, func(p string, e os.DirEntry, err error) error {
-				if err != nil || e.IsDir() || ignoredDevName(e.Name()) {
-					return nil
-				}
-				if fi, err := e.Info(); err == nil {
-					m[p] = fi.ModTime().Add(time.Duration(fi.Size()))
-				}
-				return nil
-			})
-		}
-		return m
-	}
-	prev := snap()
-	for range time.Tick(250 * time.Millisecond) {
-		now := snap()
-		changed := len(now) != len(prev)
-		for p, t := range now {
-			if !prev[p].Equal(t) {
-				changed = true
-			}
-		}
-		prev = now
-		if changed {
-			f()
-		}
-	}
-}
+// devPollInterval is how often static files are read when file events do
+// not arrive.
+const devPollInterval = 250 * time.Millisecond
 
 // debounce returns a function that calls f once calls have stopped for d.
 func debounce(d time.Duration, f func()) func() {

@@ -95,16 +95,17 @@ func setMessage(t *testing.T, dir, expr string) {
 	writeFile(t, path, string(re.ReplaceAll(b, []byte("const message = "+expr))))
 }
 
-// startDev builds the module in dir and runs it in development mode.
-func startDev(t *testing.T, dir string) *program {
+// startDev builds the module in dir and runs it in development mode:
+// BATON_DEV=1, unless env says otherwise.
+func startDev(t *testing.T, dir string, env ...string) *program {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "devapp")
 	goBuild(t, dir, bin)
 	// TMPDIR: the master's builds go below the test's own temporary
 	// directory, removed even when the test kills the master (which then
 	// cannot remove its build directory itself).
-	env := append([]string{"BATON_DEV=1", "BATON_DEV_DIR=" + dir, "TMPDIR=" + t.TempDir()}, devEnv...)
-	p := startProgram(t, bin, freePort(t), env...)
+	all := append([]string{"BATON_DEV=1", "BATON_DEV_DIR=" + dir, "TMPDIR=" + t.TempDir()}, devEnv...)
+	p := startProgram(t, bin, freePort(t), append(all, env...)...)
 	p.waitServing(0, 30*time.Second)
 	// The master's line, once the watch is set up (not the worker's
 	// "watching static files").
@@ -212,4 +213,68 @@ func TestDevModeRebuild(t *testing.T) {
 	}
 	t.Logf("save to new code serving: %v under load (build 1), %v idle (build 4); go build alone for the same change: %v\nthe master said:\n  %s\n  %s",
 		saveToServe.Round(time.Millisecond), quietToServe.Round(time.Millisecond), alone.Round(time.Millisecond), lines[0], lines[1])
+}
+
+// viewSource is a file added to the module of devModule: GET /view
+// renders template/view.html through the server's view cache, which the
+// handler of / does not use.
+const viewSource = `package main
+
+import (
+	"path/filepath"
+
+	"github.com/baton-go/baton"
+	"github.com/baton-go/baton/g"
+)
+
+func init() {
+	s := g.Server()
+	s.SetViewPath(filepath.Join(appDir(), "template"))
+	s.BindHandler("GET:/view", func(r *baton.Request) {
+		r.Response.WriteTpl("view.html", nil)
+	})
+}
+`
+
+// TestDevModeViewsReload edits a template of a program in development
+// mode, turned on by a spelling other than BATON_DEV=1, and sees the new
+// text served: the workers' view caches follow the development state the
+// master sends, not one spelling of the environment variable.
+func TestDevModeViewsReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the program")
+	}
+	for _, tt := range []struct {
+		name   string
+		env    []string
+		config string // the configuration file's text, if any
+	}{
+		{name: "BATON_DEV=true", env: []string{"BATON_DEV=true"}},
+		{name: "dev: true", env: []string{"BATON_DEV="}, config: "dev: true\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := devModule(t)
+			writeFile(t, filepath.Join(dir, "view.go"), viewSource)
+			tpl := filepath.Join(dir, "template", "view.html")
+			writeFile(t, tpl, "<p>first text</p>\n")
+			env := tt.env
+			if tt.config != "" {
+				cfg := filepath.Join(t.TempDir(), "config.yaml")
+				writeFile(t, cfg, tt.config)
+				env = append(env, "BATON_CONFIG="+cfg)
+			}
+			p := startDev(t, dir, env...)
+			if got := p.body("/view"); !strings.Contains(got, "first text") {
+				t.Fatalf("GET /view = %q, want the first text", got)
+			}
+			writeFile(t, tpl, "<p>the second, longer text</p>\n")
+			deadline := time.Now().Add(10 * time.Second)
+			for got := p.body("/view"); !strings.Contains(got, "the second, longer text"); got = p.body("/view") {
+				if time.Now().After(deadline) {
+					t.Fatalf("GET /view = %q 10s after the template changed, want the new text", got)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
 }

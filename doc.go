@@ -58,9 +58,9 @@
 //	                   {{define "content"}}<h1>Hello {{.User}}</h1>{{end}}
 //
 // Templates are parsed at the first render (or at [Server.LoadViews]) and
-// cached. In development mode (BATON_DEV=1, or [Server.SetViewAutoReload])
-// the files are checked at most every 100ms and parsed again when one
-// changed. A render that fails leaves nothing of itself in the response: it
+// cached. In development mode (see "Development mode"), or with
+// [Server.SetViewAutoReload], the files are checked at most every 100ms
+// and parsed again when one changed. A render that fails leaves nothing of itself in the response: it
 // becomes a bare 500, and the error goes to the log. [ViewFuncs] lists the
 // functions templates can call.
 //
@@ -188,8 +188,11 @@
 // binary that crashes at start is shown the same way; the next good build
 // clears it. BATON_DEV_DIR names the module directory when the program
 // does not run inside it; BATON_DEV_POLL=1 polls for changes where file
-// events do not arrive (this is also detected). See package proc,
-// "Development mode", for what is watched.
+// events do not arrive (this is also detected). The builder lives in
+// internal/devbuild, whose package documentation says what is watched;
+// dev.go holds the worker's side (the page script, its socket, the
+// static-file watch) and every file watcher is built on internal/watch,
+// which holds the one list of editor files that no watcher acts on.
 //
 // Development mode is off by default, and with it off, the request path
 // does one atomic load for it and nothing else. It needs the master: it is

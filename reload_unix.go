@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/baton-go/baton/internal/devbuild"
 	"github.com/baton-go/baton/proc"
 )
 
@@ -45,7 +46,7 @@ func initProcess() {
 // file at path ("" for none). An invalid file is ignored here: Cfg
 // reports it, and the servers' Start returns its error.
 func processOptions(path string) proc.Options {
-	opts := proc.Options{Logger: defaultLogger(), OnDevState: setDevState}
+	opts := proc.Options{Logger: defaultLogger(), OnDevState: setDevState, Builder: new(devbuild.Builder)}
 	if path == "" {
 		return opts
 	}

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/baton-go/baton/internal/watch"
 	"github.com/baton-go/baton/proc"
 )
 
@@ -206,8 +207,8 @@ type ServerConfig struct {
 	ViewFS fs.FS
 	// ViewAutoReload makes the server look, at most every 100ms, whether a
 	// template file changed, and parse the tree again if one did, so that
-	// template edits show without a rebuild. It is also on when BATON_DEV=1
-	// is in the environment. If false, templates are parsed once.
+	// template edits show without a rebuild. It is also on while the
+	// worker is in development mode. If false, templates are parsed once.
 	ViewAutoReload bool
 	// ViewFuncs are functions added to ViewFuncs for the templates. If nil,
 	// the templates have the built-in ones only.
@@ -257,7 +258,7 @@ type Server struct {
 	drainMu  sync.Mutex
 	onDrain  []func()
 	tlsCert  atomic.Pointer[tls.Certificate]
-	certW    *fileWatcher
+	certW    *watch.Files
 	views    atomic.Pointer[viewCache]
 	sessions atomic.Pointer[sessionManager]
 }
@@ -659,7 +660,7 @@ func (s *Server) start() error {
 // does not load (half-written, or cert and key not matching yet) is
 // ignored until the files settle.
 func (s *Server) watchCertificate(certFile, keyFile string) {
-	w, err := newFileWatcher(DefaultQuietPeriod, func([]string) {
+	w, err := watch.NewFiles(DefaultQuietPeriod, func([]string) {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
 			s.Logger().Warn("baton: new HTTPS pair not loaded, the old one stays", "server", s.name, "err", err)
@@ -672,10 +673,10 @@ func (s *Server) watchCertificate(certFile, keyFile string) {
 		s.Logger().Warn("baton: HTTPS files not watched", "server", s.name, "err", err)
 		return
 	}
-	if err := w.add(certFile); err != nil {
+	if err := w.Add(certFile); err != nil {
 		s.Logger().Warn("baton: HTTPS files not watched", "server", s.name, "err", err)
 	}
-	if err := w.add(keyFile); err != nil {
+	if err := w.Add(keyFile); err != nil {
 		s.Logger().Warn("baton: HTTPS files not watched", "server", s.name, "err", err)
 	}
 	s.certW = w
@@ -891,7 +892,7 @@ func (s *Server) finishDrain(ctx context.Context) error {
 		err = fmt.Errorf("baton: server %q: drain timeout %v passed with %d WebSockets open: %w", s.name, timeout, forced, context.DeadlineExceeded)
 	}
 	if s.certW != nil {
-		s.certW.close()
+		s.certW.Close()
 	}
 	s.Logger().Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served,
 		"took", time.Since(s.drainStart).Round(time.Millisecond))

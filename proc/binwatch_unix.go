@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/baton-go/baton/internal/watch"
 )
 
 // fileStamp is what the binary watch compares: size and modification time,
@@ -62,7 +62,20 @@ func hashStamp(path string) (fileStamp, bool) {
 // for longer than quiet is stable but incomplete, and is not started.
 func (m *master) watchBinary(quiet time.Duration) {
 	exe := m.exe
-	w, err := fsnotify.NewWatcher()
+	// Every event of the file counts, a chmod +x that completes a
+	// deploy too.
+	events := make(chan struct{}, 1)
+	w, err := watch.New(nil, watch.Options{
+		Name:  filepath.Base(exe),
+		Chmod: true,
+		OnChange: func(string) {
+			select {
+			case events <- struct{}{}:
+			default:
+			}
+		},
+		OnError: func(err error) { m.log.Warn("baton: binary watch", "err", err) },
+	})
 	if err == nil {
 		err = w.Add(filepath.Dir(exe))
 	}
@@ -76,26 +89,14 @@ func (m *master) watchBinary(quiet time.Duration) {
 	defer w.Close()
 	m.log.Info("baton: watching the binary", "path", exe)
 	seen, _ := hashStamp(exe)
-	base := filepath.Base(exe)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var last fileStamp
 	for {
 		select {
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			if filepath.Base(ev.Name) != base {
-				continue
-			}
+		case <-events:
 			last, _ = statStamp(exe)
 			timer.Reset(quiet)
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			m.log.Warn("baton: binary watch", "err", err)
 		case <-timer.C:
 			now, ok := statStamp(exe)
 			if !ok {

@@ -114,44 +114,24 @@
 //
 // # Development mode
 //
-// With [Options.Dev] or [EnvDev]=1, the master rebuilds the program when its
-// sources change and reloads into the new binary. It finds the main
-// package and module in the binary's build information
-// (runtime/debug.ReadBuildInfo), runs "go list -deps" in the module root
-// (found by walking up from the working directory to go.mod, or
-// [EnvDevDir]) and watches the directories of the packages of the main
-// module, the directories of the files they embed, template directories
-// next to them or at the module root ("template", "templates", "views"),
-// go.mod, go.sum and [Options.DevFiles]; not vendor, node_modules, .git,
-// bin, dist, or editor files (*~, .#*, #*#, *.swp, *.swx, 4913).
-//
-// At start it writes a probe file in the main package's directory; if its
-// event does not arrive within a second (network file systems, some
-// container mounts), it polls modification times instead, as it does with
-// [EnvDevPoll]=1. [DefaultDevQuiet] after the last change to a build input
-// it hashes the build inputs and, if they differ from the last build's,
-// runs "go build -o" into a fresh path in a temporary directory (with the
-// -tags the program was built with). A change during a build kills that
-// build, compilers included, and starts another. A good build is reloaded
-// into exactly as SIGUSR1 would reload, so the old worker serves until the
-// new one is ready; the binary path comes from the master itself, never
-// from a signal or a worker's message. A change to a template or a
-// DevFiles file only raises [DevState].Refresh, so pages reload without a
-// build.
+// With [Options.Dev] or [EnvDev]=1, the master runs [Options.Builder], a
+// [Builder] that makes new binaries of the program (baton's watches the
+// sources and runs go build; its package documentation tells how). proc
+// knows nothing of sources, templates or pages: through its [BuildHost] the
+// builder has the master reload into a build (exactly as SIGUSR1 would, so
+// the old worker serves until the new one is ready; the binary path comes
+// from the builder in the master, never from a signal or a worker's
+// message), changes the development state, runs commands with the
+// workers' environment (reaped like workers, killed with their process
+// group) and learns which build serves. The master tells the builder when
+// one of its builds serves ([Handoff]), keeps the builder's directory
+// across a restart and removes it at exit. builder.go holds these types,
+// builder_unix.go the master's side of them.
 //
 // The master sends each worker the development state ([DevState]: the
 // build it runs, the newest build, its error, whether the newest good
 // build serves) in a "dev" message, the first the worker reads, and at
-// every change; [Options.OnDevState] receives it. A build that fails to
-// compile, or whose binary does not start, keeps the old worker serving
-// and sets Error to the compiler output or the reload error; the next good
-// build clears it. [Options.DevOutput] gets one line per build:
-//
-//	baton: build 7 ready in 1.2s (go build 1.1s), handed off in 8ms; build 6 drained 3 requests
-//
-// "ready in" runs from the first change seen to the new worker's ready,
-// "handed off" from its start to its ready; the drained count is what the
-// old worker reported with [Worker.Drained] before it exited.
+// every change; [Options.OnDevState] receives it.
 //
 // Development mode is not available when the program was built from
 // files (go run main.go) rather than a package, nor on platforms without

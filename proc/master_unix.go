@@ -35,11 +35,6 @@ type request struct {
 type binary struct {
 	path  string
 	build int // development build number; 0 for the program's own binary
-
-	// For development builds: when the change that caused it was first
-	// seen, and how long go build took.
-	saved     time.Time
-	buildTook time.Duration
 }
 
 func (r request) answer(err error) {
@@ -84,9 +79,9 @@ type master struct {
 	readyTimeout time.Duration
 	drainTimeout time.Duration
 	sockets      []*socket
-	bin          *binary // what workers are started from
-	dev          *devBuilder
-	devDir       string   // development builds go here; removed at exit
+	bin          *binary  // what workers are started from
+	dev          Builder  // development mode's, or nil
+	devDir       string   // the builder's directory; removed at exit
 	devState     DevState // without Build, which is per worker
 	cur          *child   // the serving worker, or nil while none is
 	starting     *child   // a worker being started
@@ -166,12 +161,8 @@ func newMaster(opts Options) (*master, error) {
 	m.warnOnly = !m.restarted
 	m.watchBin = opts.WatchBinary
 	if devOn(opts.Dev) {
-		d, err := newDevBuilder(m, opts)
-		if err != nil {
+		if err := m.prepareBuilder(opts); err != nil {
 			log.Error("baton: development mode off", "err", err)
-		} else {
-			m.dev = d
-			m.devState.Ready = true
 		}
 	}
 	m.execEnv = os.Environ()
@@ -213,7 +204,7 @@ func (m *master) run() int {
 		go m.watchBinary(DefaultBinaryQuiet)
 	}
 	if m.dev != nil {
-		go m.dev.run()
+		go m.dev.Run()
 	}
 	if d, ok := watchdogInterval(m.pid); ok && m.notify != nil {
 		go m.systemdWatchdog(d)

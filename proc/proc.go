@@ -186,13 +186,18 @@ type Options struct {
 	// DefaultBinaryQuiet, and is a complete executable, a reload follows
 	// (trigger "watch"). See the package documentation, "Binary watch".
 	WatchBinary bool
-	// Dev turns development mode on: the master watches the program's
-	// sources, rebuilds it with go build after each change and reloads into
-	// the new binary. If false, EnvDev decides. See "Development mode".
+	// Dev turns development mode on: the master runs Builder, which
+	// makes new binaries of the program, and reloads into them. If false,
+	// EnvDev decides. See "Development mode".
 	Dev bool
+	// Builder is development mode's builder (baton passes its own, which
+	// watches the program's sources and runs go build). If nil,
+	// development mode is unavailable: the master says so and runs
+	// without it.
+	Builder Builder
 	// DevFiles lists more files whose changes reload the pages in
 	// development mode without a build (baton passes its configuration
-	// file).
+	// file); the Builder receives them.
 	DevFiles []string
 	// DevOutput receives the one-line account of each development build
 	// and the compiler output of failed ones. If nil, os.Stderr is used.

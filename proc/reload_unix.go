@@ -275,7 +275,7 @@ func (m *master) reload(waiters []request) {
 	m.mu.Unlock()
 	m.cancelRespawn()
 	if bin != nil && bin.build > 0 && m.dev != nil {
-		m.dev.served(bin, c, old)
+		m.dev.Served(handoff(bin, c, old))
 	}
 	m.log.Info("baton: reload complete", "trigger", trigger, "old_pid", ev.OldPID, "new_pid", c.pid,
 		"generation", c.gen, "handoff", ev.HandOff.Round(time.Millisecond), "waiters", len(waiters))

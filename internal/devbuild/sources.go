@@ -1,4 +1,4 @@
-package proc
+package devbuild
 
 import (
 	"crypto/sha256"
@@ -12,10 +12,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/baton-go/baton/internal/watch"
+	"github.com/baton-go/baton/proc"
 )
 
 // probePrefix names the file development mode writes once at start to
-// learn whether file events arrive (see devBuilder.run).
+// learn whether file events arrive (see Builder.probe).
 const probePrefix = ".baton-probe-"
 
 // listPackage is the part of a package in the output of go list -json
@@ -70,37 +73,16 @@ func findModuleRoot(dir string) (string, error) {
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			return "", fmt.Errorf("baton: no go.mod at or above %s: %w", dir, ErrDevUnavailable)
+			return "", fmt.Errorf("baton: no go.mod at or above %s: %w", dir, proc.ErrDevUnavailable)
 		}
 		d = parent
 	}
 }
 
-// ignoredName reports whether a file name is an editor's temporary or
-// backup file, or the probe: never a reason to build or refresh.
+// ignoredName reports whether a file name is never a reason to build or
+// refresh: an editor's file (watch.Ignored) or the probe.
 func ignoredName(name string) bool {
-	switch {
-	case name == "4913", // vim's probe of a directory's writability
-		name == ".DS_Store",
-		strings.HasSuffix(name, "~"),
-		strings.HasPrefix(name, ".#"), // emacs lock
-		strings.HasPrefix(name, "#") && strings.HasSuffix(name, "#"),
-		strings.HasSuffix(name, ".swp"), strings.HasSuffix(name, ".swx"), strings.HasSuffix(name, ".swo"),
-		strings.HasSuffix(name, ".tmp"),
-		strings.HasPrefix(name, probePrefix):
-		return true
-	}
-	return false
-}
-
-// ignoredDir reports whether a directory is never watched: dependencies,
-// version control, build output.
-func ignoredDir(name string) bool {
-	switch name {
-	case "vendor", "node_modules", ".git", ".hg", ".svn", "bin", "dist":
-		return true
-	}
-	return false
+	return watch.Ignored(name) || strings.HasPrefix(name, probePrefix)
 }
 
 // buildExt reports whether a file with this name is an input of go build
@@ -200,7 +182,7 @@ func (s *sourceSet) addTree(dir string) {
 		if err != nil || !d.IsDir() {
 			return nil
 		}
-		if p != dir && (ignoredDir(d.Name()) || strings.HasPrefix(d.Name(), ".")) {
+		if p != dir && (watch.IgnoredDir(d.Name()) || strings.HasPrefix(d.Name(), ".")) {
 			return filepath.SkipDir
 		}
 		if !s.embedDirs[p] {
@@ -237,7 +219,7 @@ func (s *sourceSet) underIgnoredDir(path string) bool {
 		return false
 	}
 	parts := strings.Split(filepath.Dir(rel), string(filepath.Separator))
-	return slices.ContainsFunc(parts, ignoredDir)
+	return slices.ContainsFunc(parts, watch.IgnoredDir)
 }
 
 // classify says what a change to the file at path asks for.
