@@ -215,8 +215,14 @@ func (c *wsClient) session(conn *websocket.Conn, stop <-chan struct{}) {
 			// gorilla has answered the close frame already.
 			c.mu.Lock()
 			// The close frame is the last data the server sends, so the
-			// latest read brought it.
+			// latest read brought it. The kernel stamps packets only
+			// once it has turned timestamps on, which it does in the
+			// background after the first socket asks; until then the
+			// time this goroutine read it, later still, stands in.
 			recv := conn.NetConn().(*stampConn).lastReceived()
+			if recv.IsZero() {
+				recv = at
+			}
 			c.ends = append(c.ends, streamEnd{pid: pid, at: at, recv: recv, code: ce.Code, text: ce.Text})
 			c.mu.Unlock()
 		}
