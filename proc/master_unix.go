@@ -79,11 +79,12 @@ type master struct {
 	// may write (EnvStrictModes); warnOnly until the first worker runs.
 	strictModes, warnOnly bool
 
+	sockets *socketTable // the listening sockets, with a lock of their own
+
 	mu           sync.Mutex
 	started      time.Time
 	readyTimeout time.Duration
 	drainTimeout time.Duration
-	sockets      []*socket
 	bin          *binary // what workers are started from
 	dev          *devBuilder
 	devDir       string   // development builds go here; removed at exit
@@ -92,7 +93,6 @@ type master struct {
 	starting     *child   // a worker being started
 	draining     []*child // old workers told to drain
 	reloading    bool
-	closing      bool
 	nextGen      int
 	history      []Event
 
@@ -122,6 +122,7 @@ func newMaster(opts Options) (*master, error) {
 		args:    os.Args,
 		reqs:    make(chan request, 64),
 		started: time.Now(),
+		sockets: newSocketTable(log),
 	}
 	var err error
 	if m.exe, err = executable(); err != nil {
@@ -154,7 +155,7 @@ func newMaster(opts Options) (*master, error) {
 			continue
 		}
 		s.name, s.activated = name, true
-		m.sockets = append(m.sockets, s)
+		m.sockets.add(s)
 		log.Info("baton: adopted socket-activation socket", "fd", s.fd, "name", name, "addr", s.addr.String())
 	}
 
@@ -337,8 +338,8 @@ func (m *master) signals() {
 // shutdown drains every worker, closes the sockets and returns code.
 func (m *master) shutdown(r request, code int) int {
 	r.answer(nil)
+	m.sockets.refuse()
 	m.mu.Lock()
-	m.closing = true
 	kids := slices.Clone(m.draining)
 	cur := m.cur
 	if cur != nil {
@@ -391,7 +392,7 @@ func (m *master) shutdown(r request, code int) int {
 			}
 		}
 	}
-	m.closeSockets()
+	m.sockets.closeAll()
 	ev.OK = true
 	m.record(ev)
 	m.log.Info("baton: shutdown complete", "exit", code)
@@ -435,13 +436,17 @@ func (m *master) status() Status {
 	if fi, err := os.Stat(m.bin.path); err == nil {
 		st.ExecutableModTime = fi.ModTime()
 	}
-	for _, s := range m.sockets {
-		if len(s.keys) == 0 {
-			st.Listeners = append(st.Listeners, ListenerInfo{Key: s.name, Network: s.network, Addr: s.addr.String()})
-		}
-		for _, k := range s.keys {
-			st.Listeners = append(st.Listeners, ListenerInfo{Key: k, Network: s.network, Addr: s.addr.String()})
-		}
-	}
+	st.Listeners = m.sockets.listeners()
 	return st
+}
+
+// prune closes the sockets no current or starting worker asked for.
+func (m *master) prune() {
+	m.mu.Lock()
+	cur, starting := m.cur, m.starting
+	m.mu.Unlock()
+	if cur == nil {
+		return
+	}
+	m.sockets.prune(cur, starting)
 }

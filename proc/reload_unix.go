@@ -169,7 +169,7 @@ func (m *master) startFirst() (code int, exit bool) {
 				code = c.exitCode()
 			}
 		}
-		m.closeSockets()
+		m.sockets.closeAll()
 		return code, true
 	}
 	m.mu.Lock()

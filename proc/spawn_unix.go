@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -148,7 +147,7 @@ func (m *master) serve(c *child) {
 
 func (m *master) handleListen(c *child, msg *message) {
 	rep := &message{Type: msgReply, ID: msg.ID}
-	fd, bound, err := m.listen(c, msg.Key, msg.Network, msg.Addr)
+	fd, bound, err := m.sockets.listen(c, msg.Key, msg.Network, msg.Addr)
 	if err != nil {
 		rep.Err = err.Error()
 		c.conn.send(rep, -1)
@@ -157,118 +156,4 @@ func (m *master) handleListen(c *child, msg *message) {
 	rep.Addr = bound
 	c.conn.send(rep, fd)
 	syscall.Close(fd)
-}
-
-// listen finds or creates the socket for a worker's Listen and returns a
-// duplicate of it for the reply (so that it stays valid even if the socket
-// is closed meanwhile).
-func (m *master) listen(c *child, key, network, addr string) (int, string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closing {
-		return -1, "", ErrShuttingDown
-	}
-	s := m.findSocket(key, network, addr)
-	if s == nil {
-		var err error
-		if s, err = bindSocket(network, addr); err != nil {
-			return -1, "", err
-		}
-		m.sockets = append(m.sockets, s)
-		m.log.Info("baton: listening", "key", key, "addr", s.addr.String())
-	}
-	s.addKey(key)
-	c.mu.Lock()
-	c.sockets[s] = true
-	c.mu.Unlock()
-	fd, err := dupCloexec(s.fd)
-	if err != nil {
-		return -1, "", fmt.Errorf("baton: listen %s %s: %w", network, addr, err)
-	}
-	return fd, s.addr.String(), nil
-}
-
-// findSocket returns the held socket for a Listen request: the one held for
-// key, else a socket-activation socket named key, else one bound to addr.
-func (m *master) findSocket(key, network, addr string) *socket {
-	for _, s := range m.sockets {
-		// A key whose address changed (a new configuration) gets a new
-		// socket; the old one stays while a worker uses it.
-		if s.hasKey(key) && (matchAddr(network, addr, s.addr) || portZero(network, addr) && sameFamily(network, s.network)) {
-			return s
-		}
-	}
-	for _, s := range m.sockets {
-		if s.activated && s.name != "" && s.name == key && sameFamily(network, s.network) {
-			return s
-		}
-	}
-	for _, activated := range []bool{true, false} {
-		for _, s := range m.sockets {
-			if s.activated == activated && matchAddr(network, addr, s.addr) {
-				return s
-			}
-		}
-	}
-	return nil
-}
-
-func portZero(network, addr string) bool {
-	if network == "unix" {
-		return false
-	}
-	_, port, err := splitPort(addr)
-	return err == nil && (port == "" || port == "0")
-}
-
-func splitPort(addr string) (string, string, error) {
-	i := strings.LastIndexByte(addr, ':')
-	if i < 0 {
-		return "", "", fmt.Errorf("missing port in %q", addr)
-	}
-	return addr[:i], addr[i+1:], nil
-}
-
-func sameFamily(a, b string) bool {
-	return (a == "unix") == (b == "unix")
-}
-
-// prune closes the sockets no current or starting worker asked for, so that
-// an address dropped from the configuration is released. Socket-activation
-// sockets are kept: the service manager owns them.
-func (m *master) prune() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cur == nil {
-		return
-	}
-	used := make(map[*socket]bool)
-	for _, c := range []*child{m.cur, m.starting} {
-		if c == nil {
-			continue
-		}
-		c.mu.Lock()
-		for s := range c.sockets {
-			used[s] = true
-		}
-		c.mu.Unlock()
-	}
-	m.sockets = slices.DeleteFunc(m.sockets, func(s *socket) bool {
-		if s.activated || used[s] {
-			return false
-		}
-		m.log.Info("baton: closing unused socket", "keys", strings.Join(s.keys, ","), "addr", s.addr.String())
-		s.close()
-		return true
-	})
-}
-
-func (m *master) closeSockets() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.closing = true
-	for _, s := range m.sockets {
-		s.close()
-	}
-	m.sockets = nil
 }
