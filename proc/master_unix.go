@@ -1,5 +1,10 @@
 //go:build unix && !aix
 
+// This file holds the master: its state, its construction from the
+// environment, and its run goroutine's loop, which hands each event (a
+// request, the end of a worker, the respawn timer) to the decisions in
+// reload_unix.go and child_unix.go, and its status and history.
+
 package proc
 
 import (
@@ -14,45 +19,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// request is a reload, restart or shutdown asked for by a signal or a worker.
-type request struct {
-	kind    string // msgReload, msgRestart or msgShutdown
-	trigger string
-	at      time.Time
-	reply   func(error) // nil when nobody waits (signals)
-	from    *child      // the worker asking, or nil
-	// hung, in a reload asked for by the heartbeat, is the worker that
-	// stopped answering: it is killed, not drained, once replaced.
-	hung *child
-	// bin, if set, is the binary to reload into. Only the master sets it
-	// (binary watch, development builds): no worker message and no
-	// signal carries a path.
-	bin *binary
-}
-
-// binary is a program file workers are started from.
-type binary struct {
-	path  string
-	build int // development build number; 0 for the program's own binary
-
-	// For development builds: when the change that caused it was first
-	// seen, and how long go build took.
-	saved     time.Time
-	buildTook time.Duration
-}
-
-func (r request) answer(err error) {
-	if r.reply != nil {
-		r.reply(err)
-	}
-}
-
-func answerAll(rs []request, err error) {
-	for _, r := range rs {
-		r.answer(err)
-	}
-}
 
 // master owns the listening sockets and supervises the workers. Its run
 // goroutine performs every reload, restart, respawn and shutdown, one at a
@@ -271,54 +237,6 @@ func (m *master) run() int {
 	}
 }
 
-// handle performs a request. It reports exit when the master must exit with
-// code.
-func (m *master) handle(r request) (code int, exit bool) {
-	switch r.kind {
-	case msgPing:
-		r.answer(nil)
-	case msgReload:
-		m.reloadAll([]request{r})
-	case msgRestart:
-		m.restart(r)
-	case msgShutdown:
-		return m.shutdown(r, 0), true
-	}
-	return 0, false
-}
-
-// queue keeps a request that arrived while the run goroutine was waiting.
-func (m *master) queue(r request) {
-	switch {
-	case r.kind == msgPing:
-		r.answer(nil) // the loop that reads requests is alive
-		return
-	case r.kind == msgReload:
-		if m.shutdownPending() {
-			r.answer(ErrShuttingDown)
-			return
-		}
-		m.pending = append(m.pending, r)
-	case m.stash == nil:
-		m.stash = &r
-	case r.kind == msgShutdown && m.stash.kind == msgRestart:
-		m.stash.answer(ErrShuttingDown)
-		m.stash = &r
-	case r.kind == m.stash.kind:
-		r.answer(nil) // the same action is already pending
-	default:
-		r.answer(ErrShuttingDown) // a restart after a pending shutdown
-	}
-	if m.shutdownPending() {
-		answerAll(m.pending, ErrShuttingDown)
-		m.pending = nil
-	}
-}
-
-func (m *master) shutdownPending() bool {
-	return m.stash != nil && m.stash.kind == msgShutdown
-}
-
 // signals turns the master's signals into requests.
 func (m *master) signals() {
 	ch := make(chan os.Signal, 8)
@@ -333,70 +251,6 @@ func (m *master) signals() {
 		}
 		m.reqs <- request{kind: kind, trigger: signalName(s), at: time.Now()}
 	}
-}
-
-// shutdown drains every worker, closes the sockets and returns code.
-func (m *master) shutdown(r request, code int) int {
-	r.answer(nil)
-	m.sockets.refuse()
-	m.mu.Lock()
-	kids := slices.Clone(m.draining)
-	cur := m.cur
-	if cur != nil {
-		kids = append(kids, cur)
-	}
-	m.mu.Unlock()
-	m.notify.stopping()
-	m.log.Info("baton: shutting down", "trigger", r.trigger)
-	ev := Event{Time: r.at, Kind: "shutdown", Trigger: r.trigger}
-	if cur != nil {
-		ev.OldPID = cur.pid
-	}
-	m.cancelRespawn()
-	answerAll(m.pending, ErrShuttingDown)
-	m.pending = nil
-	if m.stash != nil {
-		m.stash.answer(ErrShuttingDown)
-		m.stash = nil
-	}
-	for _, c := range kids {
-		m.drain(c)
-	}
-	// The drains kill workers that overstay; this bound is a safety net.
-	m.mu.Lock()
-	bound := m.drainTimeout + DefaultExitGrace + 2*time.Second
-	m.mu.Unlock()
-	deadline := time.NewTimer(bound)
-	defer deadline.Stop()
-	killAll := func() {
-		for _, c := range kids {
-			m.reaper.signal(c, syscall.SIGKILL)
-		}
-	}
-	for _, c := range kids {
-	wait:
-		for {
-			select {
-			case <-c.done:
-				break wait
-			case r2 := <-m.reqs:
-				if r2.kind == msgShutdown && r2.reply == nil {
-					m.log.Warn("baton: second shutdown signal, killing workers", "signal", r2.trigger)
-					killAll()
-				}
-				r2.answer(ErrShuttingDown)
-			case <-deadline.C:
-				killAll()
-				waitTimeout(c.done, time.Second)
-				break wait
-			}
-		}
-	}
-	m.sockets.closeAll()
-	ev.OK = true
-	m.record(ev)
-	m.log.Info("baton: shutdown complete", "exit", code)
-	return code
 }
 
 func (m *master) setReloading(b bool) {

@@ -1,5 +1,9 @@
 //go:build unix && !aix
 
+// This file holds the restart: the start probe, the exec of the master
+// with its sockets and state, and the restore of both in the master it
+// becomes.
+
 package proc
 
 import (
@@ -259,4 +263,25 @@ func (m *master) exec(ev *Event) error {
 		cloexecAll(socks)
 		return fmt.Errorf("baton: restart: exec %s: %w", m.exe, err)
 	})
+}
+
+// finishRestart records the restart that executed this master.
+func (m *master) finishRestart(rerr *ReloadError) {
+	ev := m.restartEvent
+	if ev == nil {
+		return
+	}
+	m.restartEvent = nil
+	if rerr != nil {
+		ev.NewPID = rerr.PID
+		ev.Err = rerr.Error()
+	} else {
+		m.mu.Lock()
+		ev.OK, ev.NewPID, ev.Generation = true, m.cur.pid, m.cur.gen
+		m.mu.Unlock()
+		ev.HandOff = time.Since(ev.Time)
+		m.log.Info("baton: restart complete", "trigger", ev.Trigger, "old_pid", ev.OldPID, "new_pid", ev.NewPID,
+			"generation", ev.Generation, "handoff", ev.HandOff.Round(time.Millisecond))
+	}
+	m.record(*ev)
 }

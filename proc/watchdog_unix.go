@@ -1,5 +1,9 @@
 //go:build unix && !aix
 
+// This file holds the watchdogs: the heartbeat the master sends each
+// ready worker, which replaces a silent one, and the notifications to
+// systemd's watchdog.
+
 package proc
 
 import (

@@ -1,75 +1,18 @@
 //go:build unix && !aix
 
+// This file holds the master's side of the control channel: it reads
+// what a worker sends (hello, listen, ready, fail, drained, pong, the
+// reload, restart and shutdown requests, status) and answers it.
+
 package proc
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"slices"
-	"strconv"
 	"syscall"
 	"time"
 )
-
-// spawn starts a worker of generation gen from bin.
-func (m *master) spawn(gen int, bin *binary) (*child, error) {
-	ours, theirs, err := socketPair()
-	if err != nil {
-		return nil, err
-	}
-	crashR, crashW, err := os.Pipe()
-	if err != nil {
-		ours.Close()
-		theirs.Close()
-		return nil, fmt.Errorf("baton: crash pipe: %w", err)
-	}
-	c := newChild(0, gen)
-	c.build = bin.build
-	env := append(slices.Clip(m.env), EnvWorker+"="+strconv.Itoa(gen))
-	attr := &os.ProcAttr{
-		Dir:   m.dir,
-		Env:   env,
-		Files: []*os.File{stdFile(os.Stdin, 0), stdFile(os.Stdout, 1), stdFile(os.Stderr, 2), theirs, crashW},
-	}
-	err = m.reaper.start(c, bin.path, m.args, attr)
-	theirs.Close()
-	crashW.Close()
-	if err != nil {
-		ours.Close()
-		crashR.Close()
-		return nil, err
-	}
-	go c.readCrash(crashR)
-	c.conn, err = newConn(ours)
-	if err != nil {
-		m.reaper.signal(c, syscall.SIGKILL)
-		return nil, err
-	}
-	m.mu.Lock()
-	m.starting = c
-	m.mu.Unlock()
-	if m.dev != nil {
-		// The first thing the worker reads, before any Listen reply: it
-		// knows it is in development mode before it serves.
-		m.sendDev(c)
-	}
-	go m.serve(c)
-	m.log.Debug("baton: worker started", "pid", c.pid, "generation", gen)
-	return c, nil
-}
-
-// stdFile returns f (standard stream fd), or nil when that descriptor is
-// closed (a daemon started without standard streams): the worker then gets
-// none either, instead of failing to start.
-func stdFile(f *os.File, fd int) *os.File {
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil {
-		return nil
-	}
-	return f
-}
 
 // serve reads the control channel of worker c until it closes.
 func (m *master) serve(c *child) {
