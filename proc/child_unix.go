@@ -147,6 +147,40 @@ func (c *child) readCrash(r *os.File) {
 	}
 }
 
+// procs is what the master's decisions do to worker processes: start
+// one, signal one, send one a message. A worker's events are the channels
+// of its child (ready, failed, done, ctlDone, crashDone), which the
+// reaper and the control channel close. The master's own procs is
+// reaperProcs; the unit tests of the decisions use a fake, so that they
+// run without processes.
+type procs interface {
+	// start starts a worker of generation gen from bin. It does not wait
+	// for it to be ready.
+	start(gen int, bin *binary) (*child, error)
+	// signal sends sig to c unless it has been reaped.
+	signal(c *child, sig syscall.Signal)
+	// send writes msg, without a descriptor, on c's control channel. A
+	// worker without one (inherited across a restart) gets nothing.
+	send(c *child, msg *message) error
+}
+
+// reaperProcs starts workers as processes through the master's reaper and
+// talks to them over their control channels.
+type reaperProcs struct{ m *master }
+
+var _ procs = reaperProcs{}
+
+func (p reaperProcs) start(gen int, bin *binary) (*child, error) { return p.m.spawn(gen, bin) }
+
+func (p reaperProcs) signal(c *child, sig syscall.Signal) { p.m.reaper.signal(c, sig) }
+
+func (p reaperProcs) send(c *child, msg *message) error {
+	if c.conn == nil {
+		return nil
+	}
+	return c.conn.send(msg, -1)
+}
+
 // spawn starts a worker of generation gen from bin.
 func (m *master) spawn(gen int, bin *binary) (*child, error) {
 	ours, theirs, err := socketPair()
@@ -227,7 +261,7 @@ func (m *master) startWorker(bin *binary) (c *child, rerr *ReloadError) {
 			m.log.Warn("baton: starting the program that was run, but a reload into it will be refused", "err", err)
 		}
 	}
-	c, err := m.spawn(gen, bin)
+	c, err := m.procs.start(gen, bin)
 	if err != nil {
 		return nil, &ReloadError{Cause: err.Error(), Err: ErrWorkerStart}
 	}
@@ -275,6 +309,12 @@ wait:
 			}
 		}
 	}
+	return c, m.abandon(c, kind, cause)
+}
+
+// abandon kills and reaps c, a worker that did not become ready for kind
+// of reason, and returns why it failed.
+func (m *master) abandon(c *child, kind error, cause string) *ReloadError {
 	if kind == ErrWorkerFailed {
 		c.mu.Lock()
 		cause = c.failMsg
@@ -282,7 +322,7 @@ wait:
 		// It is exiting by itself; give it a moment.
 		waitTimeout(c.done, time.Second)
 	}
-	m.reaper.signal(c, syscall.SIGKILL)
+	m.procs.signal(c, syscall.SIGKILL)
 	if !waitTimeout(c.done, 5*time.Second) {
 		m.log.Error("baton: killed worker not reaped", "pid", c.pid)
 	}
@@ -290,7 +330,7 @@ wait:
 		waitTimeout(c.crashDone, time.Second)
 		cause = c.exitCause()
 	}
-	return c, &ReloadError{PID: c.pid, Cause: cause, Err: kind}
+	return &ReloadError{PID: c.pid, Cause: cause, Err: kind}
 }
 
 // waitTimeout waits for ch to close, at most d. It reports whether it did.
@@ -451,10 +491,8 @@ func (m *master) drain(c *child) {
 		d = m.drainTimeout
 		m.mu.Unlock()
 	}
-	if c.conn != nil {
-		if err := c.conn.send(&message{Type: msgDrain}, -1); err != nil {
-			m.log.Debug("baton: drain", "pid", c.pid, "err", err)
-		}
+	if err := m.procs.send(c, &message{Type: msgDrain}); err != nil {
+		m.log.Debug("baton: drain", "pid", c.pid, "err", err)
 	}
 	go m.killAfter(c, d+DefaultExitGrace)
 }
@@ -465,7 +503,7 @@ func (m *master) killAfter(c *child, d time.Duration) {
 		return
 	}
 	m.log.Warn("baton: old worker did not exit in time, killing it", "pid", c.pid, "after", d)
-	m.reaper.signal(c, syscall.SIGKILL)
+	m.procs.signal(c, syscall.SIGKILL)
 }
 
 // killHung kills a worker that stopped answering its heartbeat, now that
@@ -477,7 +515,7 @@ func (m *master) killHung(c *child) {
 	c.drainSent = true
 	c.mu.Unlock()
 	m.log.Warn("baton: killing the worker that stopped answering", "pid", c.pid)
-	m.reaper.signal(c, syscall.SIGKILL)
+	m.procs.signal(c, syscall.SIGKILL)
 }
 
 // reapDraining forgets old workers that have exited.

@@ -34,6 +34,7 @@ type master struct {
 	env     []string // environment for workers, without EnvWorker
 	notify  *notifier
 	reaper  *reaper
+	procs   procs // starts and signals workers: reaperProcs, or a fake in tests
 	sigchld chan os.Signal
 	reqs    chan request
 
@@ -90,6 +91,7 @@ func newMaster(opts Options) (*master, error) {
 		started: time.Now(),
 		sockets: newSocketTable(log),
 	}
+	m.procs = reaperProcs{m}
 	var err error
 	if m.exe, err = executable(); err != nil {
 		return nil, fmt.Errorf("baton: master: executable: %w", err)
@@ -185,7 +187,13 @@ func (m *master) run() int {
 	if d, ok := watchdogInterval(m.pid); ok && m.notify != nil {
 		go m.systemdWatchdog(d)
 	}
+	return m.supervise()
+}
 
+// supervise starts the first worker and then performs every reload,
+// restart, respawn and shutdown, one at a time, until the program ends. It
+// returns the exit status.
+func (m *master) supervise() int {
 	if code, exit := m.startFirst(); exit {
 		return code
 	}

@@ -279,7 +279,7 @@ func (m *master) shutdown(r request, code int) int {
 	defer deadline.Stop()
 	killAll := func() {
 		for _, c := range kids {
-			m.reaper.signal(c, syscall.SIGKILL)
+			m.procs.signal(c, syscall.SIGKILL)
 		}
 	}
 	for _, c := range kids {

@@ -38,7 +38,7 @@ func (m *master) heartbeat(c *child, interval, timeout time.Duration) {
 				return
 			}
 			if sent.IsZero() {
-				if err := c.conn.send(&message{Type: msgPing}, -1); err != nil {
+				if err := m.procs.send(c, &message{Type: msgPing}); err != nil {
 					return
 				}
 				sent = now
