@@ -80,18 +80,7 @@ func (m *master) reloadAll(waiters []request) {
 // reload replaces the current worker with a new one from the binary on
 // disk, for all waiters.
 func (m *master) reload(waiters []request) {
-	// A heartbeat's request for a worker that no longer serves (it was
-	// replaced, or died, meanwhile) has nothing left to do.
-	m.mu.Lock()
-	cur := m.cur
-	m.mu.Unlock()
-	waiters = slices.DeleteFunc(waiters, func(r request) bool {
-		if r.hung != nil && r.hung != cur {
-			r.answer(nil)
-			return true
-		}
-		return false
-	})
+	waiters = m.dropStale(waiters)
 	if len(waiters) == 0 {
 		return
 	}
@@ -164,6 +153,22 @@ func (m *master) reload(waiters []request) {
 	}
 	m.prune()
 	m.trimMemory()
+}
+
+// dropStale answers and removes the heartbeat's requests for a worker
+// that no longer serves (it was replaced, or died, meanwhile): they have
+// nothing left to do.
+func (m *master) dropStale(waiters []request) []request {
+	m.mu.Lock()
+	cur := m.cur
+	m.mu.Unlock()
+	return slices.DeleteFunc(waiters, func(r request) bool {
+		if r.hung != nil && r.hung != cur {
+			r.answer(nil)
+			return true
+		}
+		return false
+	})
 }
 
 // waitDraining waits until no old worker is draining, except old workers
