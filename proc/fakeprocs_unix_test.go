@@ -3,8 +3,8 @@
 package proc
 
 import (
-	"bytes"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -157,7 +157,7 @@ type harness struct {
 	t    *testing.T
 	m    *master
 	f    *fakeProcs
-	log  *syncBuffer
+	log  *lineLog
 	code chan int
 	id   uint64
 }
@@ -170,7 +170,7 @@ const within = time.Hour
 // master before it runs. Its cleanup shuts the master down.
 func newHarness(t *testing.T, set func(m *master)) *harness {
 	t.Helper()
-	h := &harness{t: t, log: new(syncBuffer), code: make(chan int, 1)}
+	h := &harness{t: t, log: new(lineLog), code: make(chan int, 1)}
 	log := slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.m = &master{
 		log:          log,
@@ -347,32 +347,34 @@ func (h *harness) lastEvent(kind string) Event {
 
 // logged reports whether a log line holds every one of parts.
 func (h *harness) logged(parts ...string) bool {
-	for _, line := range strings.Split(h.log.String(), "\n") {
-		ok := true
+	return slices.ContainsFunc(h.log.all(), func(line string) bool {
 		for _, p := range parts {
-			ok = ok && strings.Contains(line, p)
+			if !strings.Contains(line, p) {
+				return false
+			}
 		}
-		if ok {
-			return true
-		}
-	}
-	return false
+		return true
+	})
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// lineLog keeps the lines of a slog text handler, which writes one line
+// per call. It is safe for concurrent use.
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.lines = append(l.lines, string(p))
+	l.mu.Unlock()
+	return len(p), nil
 }
 
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+func (l *lineLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.lines)
 }
+
+func (l *lineLog) String() string { return strings.Join(l.all(), "") }
