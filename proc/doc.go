@@ -210,6 +210,35 @@
 // heartbeat off, BATON_STRICT_MODES=0 the check of the executable's owner
 // and mode, BATON_GRACEFUL=0 (or false, off) the master.
 //
+// # Files
+//
+// The master is one type whose code is cut by concept, each file saying at
+// its top what it owns:
+//
+//	master_unix.go    the master's state and construction, its run loop, status and history
+//	reload_unix.go    the requests: their queue, the reload (coalescing, rollback), the shutdown
+//	child_unix.go     the worker lifecycle: spawn, ready, respawn with backoff, drain, kill deadline;
+//	                  and procs, the seam through which the decisions start and signal workers
+//	dispatch_unix.go  the master's side of the control channel
+//	fds_unix.go       the socket table (its own lock), the socket and its system calls
+//	restart_unix.go   the restart: probe, exec, and the restore of sockets and state
+//	watchdog_unix.go  the heartbeat of workers and the notifications to systemd's watchdog
+//	binwatch_unix.go  the binary watch
+//	reaper_unix.go    the reaper, which waits for every child
+//	command_unix.go   commands the master runs through its reaper
+//	memory_unix.go    the master's memory: its GC setting and the trim after a reload
+//	                  (filepages_*.go drops the pages of the binary it touched)
+//	sdnotify_unix.go  notifications to the service manager (monotonic_*.go: their clock)
+//	init_unix.go      Init: probe, worker or master
+//	builder.go        the hook of development mode: [Builder] and [BuildHost]
+//	builder_unix.go   the master's side of it: the host, the state sent to workers
+//
+// The worker's side: worker.go and worker_unix.go ([Worker]), the wire
+// protocol in control_unix.go; proc.go the options, errors and types of
+// the API; fds.go the encoding of inherited sockets (BATON_FDS,
+// LISTEN_FDS); exefile.go and exeowner_unix.go the checks of an
+// executable; proc_other.go the stubs where there is no master.
+//
 // # NOTES
 //
 // Code that runs before the first framework call runs in the master too,

@@ -1,17 +1,203 @@
 //go:build unix && !aix
 
+// This file holds the master's socket table: the listening sockets it
+// keeps for its workers (bound for a Listen, adopted from the service
+// manager or from the master before a restart), found by key or address,
+// pruned when no worker uses them, handed over at a restart and closed at
+// shutdown. The table has a lock of its own.
+
 package proc
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 )
+
+// socketTable is the set of listening sockets the master holds. It is safe
+// for concurrent use: the goroutines reading the workers' control channels
+// bind and find sockets, the run goroutine prunes and closes them.
+//
+// NOTE: lock order is master.mu, then socketTable.mu, then child.mu.
+type socketTable struct {
+	log *slog.Logger
+
+	mu      sync.Mutex
+	socks   []*socket
+	closing bool // no more Listen: the master shuts down
+}
+
+func newSocketTable(log *slog.Logger) *socketTable {
+	return &socketTable{log: log}
+}
+
+// add keeps an adopted socket (socket activation, or inherited across a
+// restart).
+func (t *socketTable) add(s *socket) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.socks = append(t.socks, s)
+}
+
+// listen finds or creates the socket for a worker's Listen and returns a
+// duplicate of it for the reply (so that it stays valid even if the socket
+// is closed meanwhile).
+func (t *socketTable) listen(c *child, key, network, addr string) (int, string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return -1, "", ErrShuttingDown
+	}
+	s := t.find(key, network, addr)
+	if s == nil {
+		var err error
+		if s, err = bindSocket(network, addr); err != nil {
+			return -1, "", err
+		}
+		t.socks = append(t.socks, s)
+		t.log.Info("baton: listening", "key", key, "addr", s.addr.String())
+	}
+	s.addKey(key)
+	c.mu.Lock()
+	c.sockets[s] = true
+	c.mu.Unlock()
+	fd, err := dupCloexec(s.fd)
+	if err != nil {
+		return -1, "", fmt.Errorf("baton: listen %s %s: %w", network, addr, err)
+	}
+	return fd, s.addr.String(), nil
+}
+
+// find returns the held socket for a Listen request: the one held for
+// key, else a socket-activation socket named key, else one bound to addr.
+// The caller holds t.mu.
+func (t *socketTable) find(key, network, addr string) *socket {
+	for _, s := range t.socks {
+		// A key whose address changed (a new configuration) gets a new
+		// socket; the old one stays while a worker uses it.
+		if s.hasKey(key) && (matchAddr(network, addr, s.addr) || portZero(network, addr) && sameFamily(network, s.network)) {
+			return s
+		}
+	}
+	for _, s := range t.socks {
+		if s.activated && s.name != "" && s.name == key && sameFamily(network, s.network) {
+			return s
+		}
+	}
+	for _, activated := range []bool{true, false} {
+		for _, s := range t.socks {
+			if s.activated == activated && matchAddr(network, addr, s.addr) {
+				return s
+			}
+		}
+	}
+	return nil
+}
+
+func portZero(network, addr string) bool {
+	if network == "unix" {
+		return false
+	}
+	_, port, err := splitPort(addr)
+	return err == nil && (port == "" || port == "0")
+}
+
+func splitPort(addr string) (string, string, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", "", fmt.Errorf("missing port in %q", addr)
+	}
+	return addr[:i], addr[i+1:], nil
+}
+
+func sameFamily(a, b string) bool {
+	return (a == "unix") == (b == "unix")
+}
+
+// prune closes the sockets none of users (the current and the starting
+// worker) asked for, so that an address dropped from the configuration is
+// released. Socket-activation sockets are kept: the service manager owns
+// them.
+func (t *socketTable) prune(users ...*child) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	used := make(map[*socket]bool)
+	for _, c := range users {
+		if c == nil {
+			continue
+		}
+		c.mu.Lock()
+		for s := range c.sockets {
+			used[s] = true
+		}
+		c.mu.Unlock()
+	}
+	t.socks = slices.DeleteFunc(t.socks, func(s *socket) bool {
+		if s.activated || used[s] {
+			return false
+		}
+		t.log.Info("baton: closing unused socket", "keys", strings.Join(s.keys, ","), "addr", s.addr.String())
+		s.close()
+		return true
+	})
+}
+
+// refuse makes every further Listen fail with ErrShuttingDown.
+func (t *socketTable) refuse() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closing = true
+}
+
+// closeAll closes every socket; further Listens fail.
+func (t *socketTable) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closing = true
+	for _, s := range t.socks {
+		s.close()
+	}
+	t.socks = nil
+}
+
+// listeners describes the held sockets, one entry per key.
+func (t *socketTable) listeners() []ListenerInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var ls []ListenerInfo
+	for _, s := range t.socks {
+		if len(s.keys) == 0 {
+			ls = append(ls, ListenerInfo{Key: s.name, Network: s.network, Addr: s.addr.String()})
+		}
+		for _, k := range s.keys {
+			ls = append(ls, ListenerInfo{Key: k, Network: s.network, Addr: s.addr.String()})
+		}
+	}
+	return ls
+}
+
+// handOff holds the table while fn passes the sockets to the program a
+// restart executes: none is bound, pruned or closed meanwhile.
+func (t *socketTable) handOff(fn func(socks []*socket) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fn(t.socks)
+}
+
+// cloexecAll marks socks close-on-exec again after a failed exec.
+func cloexecAll(socks []*socket) {
+	for _, s := range socks {
+		setCloexec(s.fd, true)
+	}
+}
 
 // socket is a listening socket held by the master. The master never accepts
 // on it; it only hands duplicates to workers.

@@ -1,5 +1,10 @@
 //go:build unix && !aix
 
+// This file holds the master: its state, its construction from the
+// environment, and its run goroutine's loop, which hands each event (a
+// request, the end of a worker, the respawn timer) to the decisions in
+// reload_unix.go and child_unix.go, and its status and history.
+
 package proc
 
 import (
@@ -15,40 +20,6 @@ import (
 	"time"
 )
 
-// request is a reload, restart or shutdown asked for by a signal or a worker.
-type request struct {
-	kind    string // msgReload, msgRestart or msgShutdown
-	trigger string
-	at      time.Time
-	reply   func(error) // nil when nobody waits (signals)
-	from    *child      // the worker asking, or nil
-	// hung, in a reload asked for by the heartbeat, is the worker that
-	// stopped answering: it is killed, not drained, once replaced.
-	hung *child
-	// bin, if set, is the binary to reload into. Only the master sets it
-	// (binary watch, development builds): no worker message and no
-	// signal carries a path.
-	bin *binary
-}
-
-// binary is a program file workers are started from.
-type binary struct {
-	path  string
-	build int // development build number; 0 for the program's own binary
-}
-
-func (r request) answer(err error) {
-	if r.reply != nil {
-		r.reply(err)
-	}
-}
-
-func answerAll(rs []request, err error) {
-	for _, r := range rs {
-		r.answer(err)
-	}
-}
-
 // master owns the listening sockets and supervises the workers. Its run
 // goroutine performs every reload, restart, respawn and shutdown, one at a
 // time; the goroutines reading the workers' control channels answer
@@ -63,6 +34,7 @@ type master struct {
 	env     []string // environment for workers, without EnvWorker
 	notify  *notifier
 	reaper  *reaper
+	procs   procs // starts and signals workers: reaperProcs, or a fake in tests
 	sigchld chan os.Signal
 	reqs    chan request
 
@@ -74,11 +46,12 @@ type master struct {
 	// may write (EnvStrictModes); warnOnly until the first worker runs.
 	strictModes, warnOnly bool
 
+	sockets *socketTable // the listening sockets, with a lock of their own
+
 	mu           sync.Mutex
 	started      time.Time
 	readyTimeout time.Duration
 	drainTimeout time.Duration
-	sockets      []*socket
 	bin          *binary  // what workers are started from
 	dev          Builder  // development mode's, or nil
 	devDir       string   // the builder's directory; removed at exit
@@ -87,7 +60,6 @@ type master struct {
 	starting     *child   // a worker being started
 	draining     []*child // old workers told to drain
 	reloading    bool
-	closing      bool
 	nextGen      int
 	history      []Event
 
@@ -117,7 +89,9 @@ func newMaster(opts Options) (*master, error) {
 		args:    os.Args,
 		reqs:    make(chan request, 64),
 		started: time.Now(),
+		sockets: newSocketTable(log),
 	}
+	m.procs = reaperProcs{m}
 	var err error
 	if m.exe, err = executable(); err != nil {
 		return nil, fmt.Errorf("baton: master: executable: %w", err)
@@ -149,7 +123,7 @@ func newMaster(opts Options) (*master, error) {
 			continue
 		}
 		s.name, s.activated = name, true
-		m.sockets = append(m.sockets, s)
+		m.sockets.add(s)
 		log.Info("baton: adopted socket-activation socket", "fd", s.fd, "name", name, "addr", s.addr.String())
 	}
 
@@ -209,7 +183,13 @@ func (m *master) run() int {
 	if d, ok := watchdogInterval(m.pid); ok && m.notify != nil {
 		go m.systemdWatchdog(d)
 	}
+	return m.supervise()
+}
 
+// supervise starts the first worker and then performs every reload,
+// restart, respawn and shutdown, one at a time, until the program ends. It
+// returns the exit status.
+func (m *master) supervise() int {
 	if code, exit := m.startFirst(); exit {
 		return code
 	}
@@ -261,54 +241,6 @@ func (m *master) run() int {
 	}
 }
 
-// handle performs a request. It reports exit when the master must exit with
-// code.
-func (m *master) handle(r request) (code int, exit bool) {
-	switch r.kind {
-	case msgPing:
-		r.answer(nil)
-	case msgReload:
-		m.reloadAll([]request{r})
-	case msgRestart:
-		m.restart(r)
-	case msgShutdown:
-		return m.shutdown(r, 0), true
-	}
-	return 0, false
-}
-
-// queue keeps a request that arrived while the run goroutine was waiting.
-func (m *master) queue(r request) {
-	switch {
-	case r.kind == msgPing:
-		r.answer(nil) // the loop that reads requests is alive
-		return
-	case r.kind == msgReload:
-		if m.shutdownPending() {
-			r.answer(ErrShuttingDown)
-			return
-		}
-		m.pending = append(m.pending, r)
-	case m.stash == nil:
-		m.stash = &r
-	case r.kind == msgShutdown && m.stash.kind == msgRestart:
-		m.stash.answer(ErrShuttingDown)
-		m.stash = &r
-	case r.kind == m.stash.kind:
-		r.answer(nil) // the same action is already pending
-	default:
-		r.answer(ErrShuttingDown) // a restart after a pending shutdown
-	}
-	if m.shutdownPending() {
-		answerAll(m.pending, ErrShuttingDown)
-		m.pending = nil
-	}
-}
-
-func (m *master) shutdownPending() bool {
-	return m.stash != nil && m.stash.kind == msgShutdown
-}
-
 // signals turns the master's signals into requests.
 func (m *master) signals() {
 	ch := make(chan os.Signal, 8)
@@ -323,70 +255,6 @@ func (m *master) signals() {
 		}
 		m.reqs <- request{kind: kind, trigger: signalName(s), at: time.Now()}
 	}
-}
-
-// shutdown drains every worker, closes the sockets and returns code.
-func (m *master) shutdown(r request, code int) int {
-	r.answer(nil)
-	m.mu.Lock()
-	m.closing = true
-	kids := slices.Clone(m.draining)
-	cur := m.cur
-	if cur != nil {
-		kids = append(kids, cur)
-	}
-	m.mu.Unlock()
-	m.notify.stopping()
-	m.log.Info("baton: shutting down", "trigger", r.trigger)
-	ev := Event{Time: r.at, Kind: "shutdown", Trigger: r.trigger}
-	if cur != nil {
-		ev.OldPID = cur.pid
-	}
-	m.cancelRespawn()
-	answerAll(m.pending, ErrShuttingDown)
-	m.pending = nil
-	if m.stash != nil {
-		m.stash.answer(ErrShuttingDown)
-		m.stash = nil
-	}
-	for _, c := range kids {
-		m.drain(c)
-	}
-	// The drains kill workers that overstay; this bound is a safety net.
-	m.mu.Lock()
-	bound := m.drainTimeout + DefaultExitGrace + 2*time.Second
-	m.mu.Unlock()
-	deadline := time.NewTimer(bound)
-	defer deadline.Stop()
-	killAll := func() {
-		for _, c := range kids {
-			m.reaper.signal(c, syscall.SIGKILL)
-		}
-	}
-	for _, c := range kids {
-	wait:
-		for {
-			select {
-			case <-c.done:
-				break wait
-			case r2 := <-m.reqs:
-				if r2.kind == msgShutdown && r2.reply == nil {
-					m.log.Warn("baton: second shutdown signal, killing workers", "signal", r2.trigger)
-					killAll()
-				}
-				r2.answer(ErrShuttingDown)
-			case <-deadline.C:
-				killAll()
-				waitTimeout(c.done, time.Second)
-				break wait
-			}
-		}
-	}
-	m.closeSockets()
-	ev.OK = true
-	m.record(ev)
-	m.log.Info("baton: shutdown complete", "exit", code)
-	return code
 }
 
 func (m *master) setReloading(b bool) {
@@ -426,13 +294,17 @@ func (m *master) status() Status {
 	if fi, err := os.Stat(m.bin.path); err == nil {
 		st.ExecutableModTime = fi.ModTime()
 	}
-	for _, s := range m.sockets {
-		if len(s.keys) == 0 {
-			st.Listeners = append(st.Listeners, ListenerInfo{Key: s.name, Network: s.network, Addr: s.addr.String()})
-		}
-		for _, k := range s.keys {
-			st.Listeners = append(st.Listeners, ListenerInfo{Key: k, Network: s.network, Addr: s.addr.String()})
-		}
-	}
+	st.Listeners = m.sockets.listeners()
 	return st
+}
+
+// prune closes the sockets no current or starting worker asked for.
+func (m *master) prune() {
+	m.mu.Lock()
+	cur, starting := m.cur, m.starting
+	m.mu.Unlock()
+	if cur == nil {
+		return
+	}
+	m.sockets.prune(cur, starting)
 }

@@ -1,22 +1,51 @@
 //go:build unix && !aix
 
+// This file holds what the master decides about the requests it gets:
+// the queue of requests that arrive during a wait, the reload (coalesced,
+// one at a time, never beside a second old worker, rolled back when the
+// new worker fails) and the shutdown.
+
 package proc
 
 import (
-	"errors"
 	"slices"
 	"syscall"
 	"time"
 )
 
-// Backoff of respawns after unexpected worker deaths.
-const (
-	respawnBackoffStep = 100 * time.Millisecond
-	respawnBackoffMax  = 5 * time.Second
-	// healthyAfter is how long a worker must have been ready for its
-	// death to reset the backoff.
-	healthyAfter = 10 * time.Second
-)
+// request is a reload, restart or shutdown asked for by a signal or a worker.
+type request struct {
+	kind    string // msgReload, msgRestart or msgShutdown
+	trigger string
+	at      time.Time
+	reply   func(error) // nil when nobody waits (signals)
+	from    *child      // the worker asking, or nil
+	// hung, in a reload asked for by the heartbeat, is the worker that
+	// stopped answering: it is killed, not drained, once replaced.
+	hung *child
+	// bin, if set, is the binary to reload into. Only the master sets it
+	// (binary watch, development builds): no worker message and no
+	// signal carries a path.
+	bin *binary
+}
+
+// binary is a program file workers are started from.
+type binary struct {
+	path  string
+	build int // development build number; 0 for the program's own binary
+}
+
+func (r request) answer(err error) {
+	if r.reply != nil {
+		r.reply(err)
+	}
+}
+
+func answerAll(rs []request, err error) {
+	for _, r := range rs {
+		r.answer(err)
+	}
+}
 
 // reloadAll performs one reload for waiters and for the reload requests
 // already queued, then one more for all those that arrive meanwhile, and so
@@ -43,182 +72,10 @@ func (m *master) reloadAll(waiters []request) {
 	}
 }
 
-// startWorker starts a worker from bin (the current binary if nil) and
-// waits until it is ready. On failure it kills and reaps it and returns the
-// cause; c is then the dead child, or nil if it never started.
-func (m *master) startWorker(bin *binary) (c *child, rerr *ReloadError) {
-	m.mu.Lock()
-	m.nextGen++
-	gen := m.nextGen
-	readyTimeout := m.readyTimeout
-	if bin == nil {
-		bin = m.bin
-	}
-	m.mu.Unlock()
-
-	// Development builds are the master's own, in its private directory.
-	if m.strictModes && bin.build == 0 {
-		if err := checkOwner(bin.path); err != nil {
-			if !m.warnOnly {
-				return nil, &ReloadError{Cause: err.Error(), Err: ErrUnsafeExecutable}
-			}
-			m.log.Warn("baton: starting the program that was run, but a reload into it will be refused", "err", err)
-		}
-	}
-	c, err := m.spawn(gen, bin)
-	if err != nil {
-		return nil, &ReloadError{Cause: err.Error(), Err: ErrWorkerStart}
-	}
-	defer func() {
-		m.mu.Lock()
-		if m.starting == c {
-			m.starting = nil
-		}
-		m.mu.Unlock()
-	}()
-	timer := time.NewTimer(readyTimeout)
-	defer timer.Stop()
-	var cause string
-	var kind error
-wait:
-	for {
-		select {
-		case <-c.ready:
-			return c, nil
-		case <-c.failed:
-			kind = ErrWorkerFailed
-			break wait
-		case <-c.done:
-			// A worker that reports why it failed and exits at once can
-			// be reaped before its report is read: read to the end of
-			// what it sent, and give its reason if it gave one.
-			waitTimeout(c.ctlDone, time.Second)
-			select {
-			case <-c.failed:
-				kind = ErrWorkerFailed
-			default:
-				kind = ErrWorkerExited
-			}
-			break wait
-		case <-timer.C:
-			cause = "not ready after " + readyTimeout.String()
-			kind = ErrReloadTimeout
-			break wait
-		case r := <-m.reqs:
-			m.queue(r)
-			if m.shutdownPending() {
-				cause = "abandoned: shutting down"
-				kind = ErrShuttingDown
-				break wait
-			}
-		}
-	}
-	if kind == ErrWorkerFailed {
-		c.mu.Lock()
-		cause = c.failMsg
-		c.mu.Unlock()
-		// It is exiting by itself; give it a moment.
-		waitTimeout(c.done, time.Second)
-	}
-	m.reaper.signal(c, syscall.SIGKILL)
-	if !waitTimeout(c.done, 5*time.Second) {
-		m.log.Error("baton: killed worker not reaped", "pid", c.pid)
-	}
-	if kind == ErrWorkerExited {
-		waitTimeout(c.crashDone, time.Second)
-		cause = c.exitCause()
-	}
-	return c, &ReloadError{PID: c.pid, Cause: cause, Err: kind}
-}
-
-// waitTimeout waits for ch to close, at most d. It reports whether it did.
-func waitTimeout(ch <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ch:
-		return true
-	case <-t.C:
-		return false
-	}
-}
-
-// startFirst starts the first worker of this master.
-func (m *master) startFirst() (code int, exit bool) {
-	c, rerr := m.startWorker(nil)
-	m.warnOnly = false
-	if rerr != nil {
-		if errors.Is(rerr, ErrShuttingDown) {
-			return 0, false // the run loop performs the stashed shutdown
-		}
-		if m.restarted {
-			// The program was serving before the restart: keep the
-			// sockets and try again, as after a crash.
-			m.log.Error("baton: worker failed after restart", "err", rerr)
-			m.finishRestart(rerr)
-			m.scheduleRespawn(Event{Time: time.Now(), Kind: "respawn", Trigger: "restart failed"})
-			return 0, false
-		}
-		code := 1
-		if c != nil && c.status.Exited() && c.status.ExitStatus() == 0 {
-			m.log.Info("baton: worker exited with status 0 before serving", "pid", c.pid)
-			code = 0
-		} else {
-			m.log.Error("baton: first worker failed", "err", rerr)
-			if c != nil {
-				code = c.exitCode()
-			}
-		}
-		m.closeSockets()
-		return code, true
-	}
-	m.mu.Lock()
-	m.cur = c
-	m.mu.Unlock()
-	m.log.Info("baton: worker ready", "pid", c.pid, "generation", c.gen, "startup", time.Since(c.started).Round(time.Millisecond))
-	m.notify.ready(m.pid)
-	m.finishRestart(nil)
-	m.prune()
-	m.trimMemory()
-	return 0, false
-}
-
-// finishRestart records the restart that executed this master.
-func (m *master) finishRestart(rerr *ReloadError) {
-	ev := m.restartEvent
-	if ev == nil {
-		return
-	}
-	m.restartEvent = nil
-	if rerr != nil {
-		ev.NewPID = rerr.PID
-		ev.Err = rerr.Error()
-	} else {
-		m.mu.Lock()
-		ev.OK, ev.NewPID, ev.Generation = true, m.cur.pid, m.cur.gen
-		m.mu.Unlock()
-		ev.HandOff = time.Since(ev.Time)
-		m.log.Info("baton: restart complete", "trigger", ev.Trigger, "old_pid", ev.OldPID, "new_pid", ev.NewPID,
-			"generation", ev.Generation, "handoff", ev.HandOff.Round(time.Millisecond))
-	}
-	m.record(*ev)
-}
-
 // reload replaces the current worker with a new one from the binary on
 // disk, for all waiters.
 func (m *master) reload(waiters []request) {
-	// A heartbeat's request for a worker that no longer serves (it was
-	// replaced, or died, meanwhile) has nothing left to do.
-	m.mu.Lock()
-	cur := m.cur
-	m.mu.Unlock()
-	waiters = slices.DeleteFunc(waiters, func(r request) bool {
-		if r.hung != nil && r.hung != cur {
-			r.answer(nil)
-			return true
-		}
-		return false
-	})
+	waiters = m.dropStale(waiters)
 	if len(waiters) == 0 {
 		return
 	}
@@ -293,16 +150,20 @@ func (m *master) reload(waiters []request) {
 	m.trimMemory()
 }
 
-// killHung kills a worker that stopped answering its heartbeat, now that
-// its successor serves: a stopped or stuck process cannot drain. SIGKILL
-// ends a stopped process too. The worker stays among the draining ones
-// until it is reaped.
-func (m *master) killHung(c *child) {
-	c.mu.Lock()
-	c.drainSent = true
-	c.mu.Unlock()
-	m.log.Warn("baton: killing the worker that stopped answering", "pid", c.pid)
-	m.reaper.signal(c, syscall.SIGKILL)
+// dropStale answers and removes the heartbeat's requests for a worker
+// that no longer serves (it was replaced, or died, meanwhile): they have
+// nothing left to do.
+func (m *master) dropStale(waiters []request) []request {
+	m.mu.Lock()
+	cur := m.cur
+	m.mu.Unlock()
+	return slices.DeleteFunc(waiters, func(r request) bool {
+		if r.hung != nil && r.hung != cur {
+			r.answer(nil)
+			return true
+		}
+		return false
+	})
 }
 
 // waitDraining waits until no old worker is draining, except old workers
@@ -335,129 +196,114 @@ func (m *master) waitDraining(waiters []request) bool {
 	}
 }
 
-// reapDraining forgets old workers that have exited.
-func (m *master) reapDraining() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.draining = slices.DeleteFunc(m.draining, func(c *child) bool {
-		if !c.isDone() {
-			return false
-		}
-		m.log.Debug("baton: old worker exited", "pid", c.pid, "status", c.exitCause())
-		return true
-	})
-}
-
-// drain tells c to drain and kills it if it is not gone in time.
-func (m *master) drain(c *child) {
-	c.mu.Lock()
-	if c.drainSent {
-		c.mu.Unlock()
-		return
+// handle performs a request. It reports exit when the master must exit with
+// code.
+func (m *master) handle(r request) (code int, exit bool) {
+	switch r.kind {
+	case msgPing:
+		r.answer(nil)
+	case msgReload:
+		m.reloadAll([]request{r})
+	case msgRestart:
+		m.restart(r)
+	case msgShutdown:
+		return m.shutdown(r, 0), true
 	}
-	c.drainSent = true
-	d := c.readyInfo.DrainTimeout
-	c.mu.Unlock()
-	if d <= 0 {
-		m.mu.Lock()
-		d = m.drainTimeout
-		m.mu.Unlock()
-	}
-	if c.conn != nil {
-		if err := c.conn.send(&message{Type: msgDrain}, -1); err != nil {
-			m.log.Debug("baton: drain", "pid", c.pid, "err", err)
-		}
-	}
-	go m.killAfter(c, d+DefaultExitGrace)
-}
-
-// killAfter kills c with SIGKILL if it has not exited after d.
-func (m *master) killAfter(c *child, d time.Duration) {
-	if waitTimeout(c.done, max(d, 0)) {
-		return
-	}
-	m.log.Warn("baton: old worker did not exit in time, killing it", "pid", c.pid, "after", d)
-	m.reaper.signal(c, syscall.SIGKILL)
-}
-
-// curExited handles the end of the current worker.
-func (m *master) curExited() (code int, exit bool) {
-	m.mu.Lock()
-	c := m.cur
-	m.cur = nil
-	m.mu.Unlock()
-	c.mu.Lock()
-	drainSent, readyAt := c.drainSent, c.readyAt
-	c.mu.Unlock()
-	waitTimeout(c.crashDone, time.Second)
-	if c.status.Exited() && c.status.ExitStatus() == 0 && !drainSent {
-		m.log.Info("baton: worker exited with status 0, ending the program", "pid", c.pid)
-		return m.shutdown(request{kind: msgShutdown, trigger: "worker exited", at: time.Now()}, 0), true
-	}
-	cause := c.exitCause()
-	m.log.Error("baton: worker died", "pid", c.pid, "generation", c.gen, "cause", cause)
-	if !readyAt.IsZero() && time.Since(readyAt) >= healthyAfter {
-		m.crashes = 0
-	}
-	m.scheduleRespawn(Event{Time: time.Now(), Kind: "respawn", Trigger: "worker " + cause, OldPID: c.pid})
 	return 0, false
 }
 
-// respawnDelay is the backoff before the n-th consecutive respawn (from 0).
-func respawnDelay(n int) time.Duration {
-	if n <= 0 {
-		return 0
-	}
-	if n > 16 {
-		return respawnBackoffMax
-	}
-	return min(respawnBackoffStep<<(n-1), respawnBackoffMax)
-}
-
-func (m *master) scheduleRespawn(ev Event) {
-	d := respawnDelay(m.crashes)
-	m.crashes++
-	m.respawnEvent = ev
-	if m.respawnTimer != nil {
-		m.respawnTimer.Stop()
-	}
-	m.respawnTimer = time.NewTimer(d)
-	if d > 0 {
-		m.log.Info("baton: respawning worker", "in", d)
-	}
-}
-
-func (m *master) cancelRespawn() {
-	if m.respawnTimer != nil {
-		m.respawnTimer.Stop()
-		m.respawnTimer = nil
-	}
-}
-
-// respawn starts a worker after the current one died.
-func (m *master) respawn() {
-	ev := m.respawnEvent
-	c, rerr := m.startWorker(nil)
-	if rerr != nil {
-		ev.NewPID, ev.Err = rerr.PID, rerr.Error()
-		m.record(ev)
-		if errors.Is(rerr, ErrShuttingDown) {
+// queue keeps a request that arrived while the run goroutine was waiting.
+func (m *master) queue(r request) {
+	switch {
+	case r.kind == msgPing:
+		r.answer(nil) // the loop that reads requests is alive
+		return
+	case r.kind == msgReload:
+		if m.shutdownPending() {
+			r.answer(ErrShuttingDown)
 			return
 		}
-		m.log.Error("baton: respawn failed", "err", rerr)
-		m.finishRestart(rerr)
-		m.scheduleRespawn(Event{Time: time.Now(), Kind: "respawn", Trigger: "respawn failed", OldPID: ev.OldPID})
-		return
+		m.pending = append(m.pending, r)
+	case m.stash == nil:
+		m.stash = &r
+	case r.kind == msgShutdown && m.stash.kind == msgRestart:
+		m.stash.answer(ErrShuttingDown)
+		m.stash = &r
+	case r.kind == m.stash.kind:
+		r.answer(nil) // the same action is already pending
+	default:
+		r.answer(ErrShuttingDown) // a restart after a pending shutdown
 	}
-	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(ev.Time)
+	if m.shutdownPending() {
+		answerAll(m.pending, ErrShuttingDown)
+		m.pending = nil
+	}
+}
+
+func (m *master) shutdownPending() bool {
+	return m.stash != nil && m.stash.kind == msgShutdown
+}
+
+// shutdown drains every worker, closes the sockets and returns code.
+func (m *master) shutdown(r request, code int) int {
+	r.answer(nil)
+	m.sockets.refuse()
 	m.mu.Lock()
-	m.cur = c
-	m.recordLocked(ev)
+	kids := slices.Clone(m.draining)
+	cur := m.cur
+	if cur != nil {
+		kids = append(kids, cur)
+	}
 	m.mu.Unlock()
-	m.log.Info("baton: worker respawned", "old_pid", ev.OldPID, "new_pid", c.pid, "generation", c.gen,
-		"handoff", ev.HandOff.Round(time.Millisecond))
-	m.notify.ready(m.pid)
-	m.finishRestart(nil)
-	m.prune()
-	m.trimMemory()
+	m.notify.stopping()
+	m.log.Info("baton: shutting down", "trigger", r.trigger)
+	ev := Event{Time: r.at, Kind: "shutdown", Trigger: r.trigger}
+	if cur != nil {
+		ev.OldPID = cur.pid
+	}
+	m.cancelRespawn()
+	answerAll(m.pending, ErrShuttingDown)
+	m.pending = nil
+	if m.stash != nil {
+		m.stash.answer(ErrShuttingDown)
+		m.stash = nil
+	}
+	for _, c := range kids {
+		m.drain(c)
+	}
+	// The drains kill workers that overstay; this bound is a safety net.
+	m.mu.Lock()
+	bound := m.drainTimeout + DefaultExitGrace + 2*time.Second
+	m.mu.Unlock()
+	deadline := time.NewTimer(bound)
+	defer deadline.Stop()
+	killAll := func() {
+		for _, c := range kids {
+			m.procs.signal(c, syscall.SIGKILL)
+		}
+	}
+	for _, c := range kids {
+	wait:
+		for {
+			select {
+			case <-c.done:
+				break wait
+			case r2 := <-m.reqs:
+				if r2.kind == msgShutdown && r2.reply == nil {
+					m.log.Warn("baton: second shutdown signal, killing workers", "signal", r2.trigger)
+					killAll()
+				}
+				r2.answer(ErrShuttingDown)
+			case <-deadline.C:
+				killAll()
+				waitTimeout(c.done, time.Second)
+				break wait
+			}
+		}
+	}
+	m.sockets.closeAll()
+	ev.OK = true
+	m.record(ev)
+	m.log.Info("baton: shutdown complete", "exit", code)
+	return code
 }

@@ -1,5 +1,9 @@
 //go:build unix && !aix
 
+// This file holds the restart: the start probe, the exec of the master
+// with its sockets and state, and the restore of both in the master it
+// becomes.
+
 package proc
 
 import (
@@ -67,7 +71,7 @@ func (m *master) restore(stateStr, fdsStr string) {
 				continue
 			}
 			byFD[e.FD] = s
-			m.sockets = append(m.sockets, s)
+			m.sockets.add(s)
 		}
 		if e.Key != "" {
 			s.addKey(e.Key)
@@ -216,50 +220,68 @@ func (t *tailBuffer) String() string { return string(t.b) }
 func (m *master) exec(ev *Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := masterState{Version: 1, Started: m.started, NextGen: m.nextGen, History: m.history, Restart: ev, DevDir: m.devDir}
-	if m.bin.path != m.exe {
-		st.Bin, st.Build = m.bin.path, m.bin.build
-	}
-	var fds []inheritedFD
-	for _, s := range m.sockets {
-		if len(s.keys) == 0 {
-			fds = append(fds, inheritedFD{FD: s.fd})
+	return m.sockets.handOff(func(socks []*socket) error {
+		st := masterState{Version: 1, Started: m.started, NextGen: m.nextGen, History: m.history, Restart: ev, DevDir: m.devDir}
+		if m.bin.path != m.exe {
+			st.Bin, st.Build = m.bin.path, m.bin.build
 		}
-		for _, k := range s.keys {
-			fds = append(fds, inheritedFD{FD: s.fd, Key: k})
+		var fds []inheritedFD
+		for _, s := range socks {
+			if len(s.keys) == 0 {
+				fds = append(fds, inheritedFD{FD: s.fd})
+			}
+			for _, k := range s.keys {
+				fds = append(fds, inheritedFD{FD: s.fd, Key: k})
+			}
+			st.Sockets = append(st.Sockets, stateSocket{FD: s.fd, Network: s.network, Name: s.name, Activated: s.activated, Unlink: s.unlink})
 		}
-		st.Sockets = append(st.Sockets, stateSocket{FD: s.fd, Network: s.network, Name: s.name, Activated: s.activated, Unlink: s.unlink})
-	}
-	deadline := time.Now().Add(m.drainTimeout + DefaultExitGrace)
-	for _, c := range append(slices.Clone(m.draining), m.cur) {
-		if c != nil && !c.isDone() {
-			st.Draining = append(st.Draining, stateChild{PID: c.pid, Gen: c.gen, Deadline: deadline})
+		deadline := time.Now().Add(m.drainTimeout + DefaultExitGrace)
+		for _, c := range append(slices.Clone(m.draining), m.cur) {
+			if c != nil && !c.isDone() {
+				st.Draining = append(st.Draining, stateChild{PID: c.pid, Gen: c.gen, Deadline: deadline})
+			}
 		}
-	}
-	b, err := json.Marshal(&st)
-	if err != nil {
-		return fmt.Errorf("baton: restart: encode state: %w", err)
-	}
-	env := append(slices.Clip(m.execEnv), envFDs+"="+formatFDs(fds), envState+"="+string(b))
+		b, err := json.Marshal(&st)
+		if err != nil {
+			return fmt.Errorf("baton: restart: encode state: %w", err)
+		}
+		env := append(slices.Clip(m.execEnv), envFDs+"="+formatFDs(fds), envState+"="+string(b))
 
-	// NOTE: the sockets must survive the exec, and nothing else may inherit
-	// them: ForkLock keeps processes from being started meanwhile.
-	syscall.ForkLock.Lock()
-	defer syscall.ForkLock.Unlock()
-	for _, s := range m.sockets {
-		if err := setCloexec(s.fd, false); err != nil {
-			m.cloexecAll()
-			return fmt.Errorf("baton: restart: %w", err)
+		// NOTE: the sockets must survive the exec, and nothing else may
+		// inherit them: ForkLock keeps processes from being started
+		// meanwhile.
+		syscall.ForkLock.Lock()
+		defer syscall.ForkLock.Unlock()
+		for _, s := range socks {
+			if err := setCloexec(s.fd, false); err != nil {
+				cloexecAll(socks)
+				return fmt.Errorf("baton: restart: %w", err)
+			}
 		}
-	}
-	m.log.Info("baton: restarting", "executable", m.exe, "sockets", len(m.sockets))
-	err = syscall.Exec(m.exe, m.args, env)
-	m.cloexecAll()
-	return fmt.Errorf("baton: restart: exec %s: %w", m.exe, err)
+		m.log.Info("baton: restarting", "executable", m.exe, "sockets", len(socks))
+		err = syscall.Exec(m.exe, m.args, env)
+		cloexecAll(socks)
+		return fmt.Errorf("baton: restart: exec %s: %w", m.exe, err)
+	})
 }
 
-func (m *master) cloexecAll() {
-	for _, s := range m.sockets {
-		setCloexec(s.fd, true)
+// finishRestart records the restart that executed this master.
+func (m *master) finishRestart(rerr *ReloadError) {
+	ev := m.restartEvent
+	if ev == nil {
+		return
 	}
+	m.restartEvent = nil
+	if rerr != nil {
+		ev.NewPID = rerr.PID
+		ev.Err = rerr.Error()
+	} else {
+		m.mu.Lock()
+		ev.OK, ev.NewPID, ev.Generation = true, m.cur.pid, m.cur.gen
+		m.mu.Unlock()
+		ev.HandOff = time.Since(ev.Time)
+		m.log.Info("baton: restart complete", "trigger", ev.Trigger, "old_pid", ev.OldPID, "new_pid", ev.NewPID,
+			"generation", ev.Generation, "handoff", ev.HandOff.Round(time.Millisecond))
+	}
+	m.record(*ev)
 }

@@ -1,5 +1,9 @@
 //go:build unix && !aix
 
+// This file holds the watchdogs: the heartbeat the master sends each
+// ready worker, which replaces a silent one, and the notifications to
+// systemd's watchdog.
+
 package proc
 
 import (
@@ -34,7 +38,7 @@ func (m *master) heartbeat(c *child, interval, timeout time.Duration) {
 				return
 			}
 			if sent.IsZero() {
-				if err := c.conn.send(&message{Type: msgPing}, -1); err != nil {
+				if err := m.procs.send(c, &message{Type: msgPing}); err != nil {
 					return
 				}
 				sent = now
