@@ -52,6 +52,7 @@ type configData struct {
 	root    map[string]any
 	node    *yaml.Node // the document, for line numbers
 	servers map[string]*serverFile
+	nodes   map[string]sectionNode // where each server section is, by server name
 	process processFile
 	warns   []string
 	err     error // why the file was rejected at start; nil once a valid one is in force
@@ -73,6 +74,7 @@ type ConfigError struct {
 	Line int    // its line, or 0 if unknown
 	Key  string // the dotted key at fault, such as "server.drainTimeout", or ""
 	Msg  string // what is wrong
+	Err  error  // the error behind Msg, such as a directory that cannot be opened, or nil
 }
 
 // Error implements error.
@@ -85,6 +87,9 @@ func (e *ConfigError) Error() string {
 	}
 	return fmt.Sprintf("baton: config %s: %s", e.File, e.Msg)
 }
+
+// Unwrap returns Err, so that errors.Is sees through a ConfigError.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 var program struct {
 	once sync.Once
@@ -245,7 +250,7 @@ func parseConfig(path string) (*configData, error) {
 	if err != nil {
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}
-	d := &configData{path: path, root: map[string]any{}, servers: map[string]*serverFile{}}
+	d := &configData{path: path, root: map[string]any{}, servers: map[string]*serverFile{}, nodes: map[string]sectionNode{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); err != nil {
@@ -284,6 +289,7 @@ func parseConfig(path string) (*configData, error) {
 				return nil, err
 			}
 			d.servers[name] = sf
+			d.nodes[name] = sectionNode{key: k.Value, node: v}
 			d.warns = append(d.warns, warns...)
 		case k.Value == "graceful" || k.Value == "dev":
 			sub := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{k, v}}
@@ -645,13 +651,8 @@ func (b *byteSize) UnmarshalYAML(n *yaml.Node) error {
 
 // validate checks values that decode but make no sense.
 func (sf *serverFile) validate(path, prefix string, node *yaml.Node) error {
-	bad := func(key, msg string) error {
-		line := 0
-		if n := findNode(node, key); n != nil {
-			line = n.Line
-		}
-		return &ConfigError{File: path, Line: line, Key: prefix + "." + key, Msg: msg}
-	}
+	at := sectionNode{key: prefix, node: node}
+	bad := func(key, msg string) error { return at.errorAt(path, key, msg) }
 	for _, list := range []struct {
 		key   string
 		addrs []string
@@ -771,6 +772,48 @@ func (sf *serverFile) apply(c *ServerConfig) {
 	}
 }
 
+// sectionNode locates a server section in the file: its key ("server",
+// "server.api") and its mapping.
+type sectionNode struct {
+	key  string
+	node *yaml.Node
+}
+
+// errorAt is a ConfigError about key of the section, at the key's line.
+func (at sectionNode) errorAt(path, key, msg string) *ConfigError {
+	line := 0
+	if n := findNode(at.node, key); n != nil {
+		line = n.Line
+	}
+	return &ConfigError{File: path, Line: line, Key: at.key + "." + key, Msg: msg}
+}
+
+// fileRootError returns why the server root of c, which the file's
+// section of server name sets, cannot be opened, as a *ConfigError at the
+// line of its key; nil when it opens or when c has none.
+func fileRootError(name string, c *ServerConfig) error {
+	if c.ServerRoot == "" {
+		return nil
+	}
+	st, err := openStatic(c)
+	if err == nil {
+		st.close()
+		return nil
+	}
+	d := Cfg().cur.Load()
+	at, ok := d.nodes[name]
+	if !ok {
+		return err
+	}
+	cause := err
+	if u := errors.Unwrap(err); u != nil {
+		cause = u // the *PathError, which names the directory
+	}
+	ce := at.errorAt(d.path, "serverRoot", cause.Error())
+	ce.Err = err
+	return ce
+}
+
 // fileConfig returns the configuration of a server as the file sets it.
 func fileConfig(name string) (ServerConfig, error) {
 	var c ServerConfig
@@ -808,9 +851,15 @@ func applyConfigToServers() {
 			continue
 		}
 		if err := s.setConfig(next, false); err != nil {
+			if ce := fileRootError(s.name, &next); ce != nil && !code["ServerRoot"] {
+				err = ce
+			}
 			s.Logger().Error("baton: config not applied", "server", s.name, "err", err)
 			continue
 		}
+		s.mu.Lock()
+		s.fileErr = nil
+		s.mu.Unlock()
 		running := s.isRunning()
 		for _, f := range changed {
 			if slices.Contains(listenerFields, f) && running {

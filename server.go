@@ -243,6 +243,7 @@ type Server struct {
 	drainStart time.Time
 
 	codeSet  map[string]bool // ServerConfig fields set by code, which the file does not override
+	fileErr  error           // a value of the file's section that could not be applied, for Start
 	level    slog.LevelVar
 	router   *router
 	logp     atomic.Pointer[slog.Logger]
@@ -333,11 +334,30 @@ func newServer(name string) *Server {
 	if name != "" {
 		// The configuration file's section for this server, if any; code
 		// calls made later override it.
-		if c, err := fileConfig(name); err == nil {
-			s.setConfig(c, false)
-		}
+		s.applyFileSection()
 	}
 	return s
+}
+
+// applyFileSection applies the configuration file's section of the
+// server. A server root that cannot be opened is left out, the rest of
+// the section applies, and Start returns the error, with the file, line
+// and key, unless code sets a server root of its own first.
+func (s *Server) applyFileSection() {
+	c, err := fileConfig(s.name)
+	if err != nil {
+		return // Start returns the file's error
+	}
+	ferr := fileRootError(s.name, &c)
+	if ferr != nil {
+		c.ServerRoot = ""
+	}
+	if err := s.setConfig(c, false); err != nil {
+		ferr = errors.Join(ferr, err)
+	}
+	s.mu.Lock()
+	s.fileErr = ferr
+	s.mu.Unlock()
 }
 
 // defaultLogger is the logger of code outside a server, the master's
@@ -539,6 +559,9 @@ func (s *Server) start() error {
 		return ErrServerStarted
 	case stateDraining, stateStopped:
 		return ErrServerClosed
+	}
+	if s.fileErr != nil && !s.codeSet["ServerRoot"] {
+		return s.fileErr
 	}
 	cfg := s.cfg
 	https := cfg.HTTPSCertFile != "" || cfg.HTTPSKeyFile != ""
