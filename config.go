@@ -875,7 +875,7 @@ func applyConfigToServers() {
 	l := defaultLogger()
 	l.Info("baton: listener settings changed, reloading", "changed", strings.Join(reload, ","))
 	go func() {
-		if err := processReload("config"); err != nil {
+		if err := self.reload("config"); err != nil {
 			l.Error("baton: reload for the new listener settings", "err", err)
 		}
 	}()

@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/baton-go/baton/proc"
 	"github.com/fsnotify/fsnotify"
 	"github.com/gorilla/websocket"
 )
@@ -36,7 +35,7 @@ var devMode atomic.Pointer[devInfo]
 
 // devInfo is one development state, with what it adds to HTML pages.
 type devInfo struct {
-	state  proc.DevState
+	state  devState
 	errID  int    // the build whose error shows, 0 if none
 	inject []byte // the overlay (if any) and the script tag
 }
@@ -48,7 +47,7 @@ var devScript []byte
 // injected twice (a wrapping middleware finishes an inner Response).
 const devMarker = "data-baton-dev"
 
-func newDevInfo(st proc.DevState) *devInfo {
+func newDevInfo(st devState) *devInfo {
 	d := &devInfo{state: st}
 	if st.Error != "" {
 		d.errID = st.Failed
@@ -77,7 +76,7 @@ func newDevInfo(st proc.DevState) *devInfo {
 
 // setDevState is proc's Options.OnDevState: it installs the new state and
 // tells the pages connected to this worker what changed.
-func setDevState(st proc.DevState) {
+func setDevState(st devState) {
 	old := devMode.Swap(newDevInfo(st))
 	if old == nil {
 		return

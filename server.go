@@ -15,8 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/baton-go/baton/proc"
 )
 
 // Defaults for ServerConfig fields left at their zero value.
@@ -27,8 +25,6 @@ const (
 	DefaultSendTimeout       = 60 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultMaxBodySize       = 8 << 20
-	DefaultDrainTimeout      = 30 * time.Second
-	DefaultReadyTimeout      = 30 * time.Second
 	DefaultIdleGrace         = 3 * time.Second
 	DefaultServerName        = "default"
 )
@@ -541,7 +537,7 @@ type listener struct {
 func (s *Server) Start() error {
 	err := s.start()
 	if err != nil {
-		reportStartFailure(err)
+		self.fail(err)
 	}
 	return err
 }
@@ -594,7 +590,7 @@ func (s *Server) start() error {
 	bind := func(scheme string, addrs []string) error {
 		for i, a := range addrs {
 			key := fmt.Sprintf("%s/%s/%d/%s", s.name, scheme, i, a)
-			ln, err := listen(key, "tcp", a)
+			ln, err := self.listen(key, "tcp", a)
 			if err != nil {
 				return fmt.Errorf("baton: server %q: %w", s.name, err)
 			}
@@ -814,20 +810,6 @@ func (s *Server) drainTimeout() time.Duration {
 	return drainTimeoutOf(s.Config())
 }
 
-// drainTimeoutOf returns the drain timeout a configuration asks for: its
-// own, else BATON_DRAIN_TIMEOUT, else DefaultDrainTimeout.
-func drainTimeoutOf(c ServerConfig) time.Duration {
-	if c.DrainTimeout > 0 {
-		return c.DrainTimeout
-	}
-	if v := os.Getenv(proc.EnvDrainTimeout); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			return d
-		}
-	}
-	return DefaultDrainTimeout
-}
-
 // beginDrain stops accepting, marks the server draining, asks every
 // WebSocket to close (1012) and runs the OnDrain hooks. It returns at
 // once; later calls do nothing.
@@ -971,7 +953,7 @@ func runningServers() ([]*Server, chan struct{}) {
 // it shuts the servers down gracefully on SIGINT or SIGTERM, except under
 // go test.
 func Wait() {
-	stop := processReady()
+	stop := self.ready()
 	for {
 		list, changed := runningServers()
 		if len(list) == 0 {
@@ -1005,5 +987,5 @@ func shutdownAll(list []*Server) {
 	for _, s := range list {
 		served += s.conns.served.Load()
 	}
-	reportDrained(served)
+	self.drained(served)
 }

@@ -27,9 +27,6 @@ const DefaultViewPath = "template"
 // are stat'ed to see whether one changed.
 const viewCheckInterval = 100 * time.Millisecond
 
-// envDev is the environment variable that turns development mode on.
-const envDev = "BATON_DEV"
-
 // viewExts are the file extensions read as templates.
 var viewExts = []string{".html", ".htm", ".tmpl", ".gohtml", ".tpl"}
 
@@ -176,7 +173,7 @@ type viewSet struct {
 }
 
 func newViewCache(c ServerConfig) *viewCache {
-	v := &viewCache{fsys: c.ViewFS, where: "fs.FS", auto: c.ViewAutoReload || os.Getenv(envDev) == "1"}
+	v := &viewCache{fsys: c.ViewFS, where: "fs.FS", auto: c.ViewAutoReload || devOn(false)}
 	if v.fsys == nil {
 		dir := c.ViewPath
 		if dir == "" {
