@@ -15,8 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/baton-go/baton/proc"
 )
 
 // DefaultAdminPattern is where EnableAdmin serves the admin page.
@@ -255,7 +253,7 @@ func (a *admin) action(name string) HandlerFunc {
 			r.Response.WriteStatus(http.StatusForbidden, "forbidden: "+name+" asked for by another site ("+why+")\n")
 			return
 		}
-		status, err := processStatus(r.Context())
+		status, err := self.status(r.Context())
 		if err == nil && status.Reloading && name != "shutdown" {
 			a.answer(r, name, http.StatusConflict, "a reload is already running; try again when it ends")
 			return
@@ -264,16 +262,16 @@ func (a *admin) action(name string) HandlerFunc {
 		trigger := "admin from " + r.GetClientIp()
 		switch name {
 		case "reload":
-			err = processReload(trigger)
+			err = self.reload(trigger)
 		case "restart":
-			err = processRestart(trigger)
+			err = self.restart(trigger)
 		case "shutdown":
-			err = processShutdown(trigger)
+			err = self.shutdown(trigger)
 		}
 		switch {
 		case errors.Is(err, ErrNoMaster):
 			a.answer(r, name, http.StatusNotImplemented, err.Error())
-		case errors.Is(err, proc.ErrShuttingDown):
+		case errors.Is(err, errShuttingDown):
 			a.answer(r, name, http.StatusConflict, err.Error())
 		case err != nil:
 			a.answer(r, name, http.StatusInternalServerError, err.Error())
@@ -281,7 +279,7 @@ func (a *admin) action(name string) HandlerFunc {
 			// This worker drains now. Answer once it has stopped accepting,
 			// and close the connection, so that the client's next request
 			// (the page, after a browser's redirect) reaches the new worker.
-			if hasMaster() {
+			if self.hasMaster() {
 				select {
 				case <-a.s.Draining():
 				case <-time.After(2 * time.Second):
@@ -315,20 +313,27 @@ func (a *admin) answer(r *Request, action string, code int, msg string) {
 
 // statusView is the JSON of the status endpoint and the data of the page.
 type statusView struct {
-	MasterPID         int                 `json:"master_pid"`
-	WorkerPID         int                 `json:"worker_pid"`
-	Generation        int                 `json:"generation"`
-	Started           time.Time           `json:"started"`
-	Uptime            string              `json:"uptime"`
-	Executable        string              `json:"executable"`
-	ExecutableModTime time.Time           `json:"executable_mod_time"`
-	Reloading         bool                `json:"reloading"`
-	Draining          bool                `json:"draining"`
-	Graceful          bool                `json:"graceful"`
-	PagePID           int                 `json:"served_by"`
-	Servers           []serverView        `json:"servers"`
-	Sockets           []proc.ListenerInfo `json:"sockets,omitempty"`
-	History           []eventView         `json:"history"`
+	MasterPID         int          `json:"master_pid"`
+	WorkerPID         int          `json:"worker_pid"`
+	Generation        int          `json:"generation"`
+	Started           time.Time    `json:"started"`
+	Uptime            string       `json:"uptime"`
+	Executable        string       `json:"executable"`
+	ExecutableModTime time.Time    `json:"executable_mod_time"`
+	Reloading         bool         `json:"reloading"`
+	Draining          bool         `json:"draining"`
+	Graceful          bool         `json:"graceful"`
+	PagePID           int          `json:"served_by"`
+	Servers           []serverView `json:"servers"`
+	Sockets           []socketView `json:"sockets,omitempty"`
+	History           []eventView  `json:"history"`
+}
+
+// socketView is one listening socket the master holds.
+type socketView struct {
+	Key     string // the key the worker asked for, e.g. "default/http/0/:8199"
+	Network string // "tcp", "tcp4", "tcp6" or "unix"
+	Addr    string // the bound address, e.g. "[::]:8199"
 }
 
 type serverView struct {
@@ -349,17 +354,12 @@ type eventView struct {
 }
 
 func (a *admin) view(ctx context.Context) (statusView, error) {
-	st, err := processStatus(ctx)
+	v, err := self.status(ctx)
 	if err != nil {
 		return statusView{}, err
 	}
-	v := statusView{
-		MasterPID: st.MasterPID, WorkerPID: st.WorkerPID, Generation: st.Generation,
-		Started: st.Started, Uptime: time.Since(st.Started).Round(time.Second).String(),
-		Executable: st.Executable, ExecutableModTime: st.ExecutableModTime,
-		Reloading: st.Reloading, Draining: a.s.IsDraining(), Graceful: st.MasterPID != 0, PagePID: os.Getpid(),
-		Sockets: st.Listeners,
-	}
+	v.Uptime = time.Since(v.Started).Round(time.Second).String()
+	v.Draining, v.Graceful, v.PagePID = a.s.IsDraining(), v.MasterPID != 0, os.Getpid()
 	list, _ := runningServers()
 	for _, s := range list {
 		sv := serverView{Name: s.name}
@@ -371,15 +371,6 @@ func (a *admin) view(ctx context.Context) (statusView, error) {
 		v.Servers = append(v.Servers, sv)
 	}
 	slices.SortFunc(v.Servers, func(a, b serverView) int { return strings.Compare(a.Name, b.Name) })
-	for i := len(st.History) - 1; i >= 0; i-- { // newest first
-		e := st.History[i]
-		ev := eventView{Time: e.Time, Kind: e.Kind, Trigger: e.Trigger, OK: e.OK, Error: e.Err,
-			OldPID: e.OldPID, NewPID: e.NewPID, Generation: e.Generation}
-		if e.HandOff > 0 {
-			ev.HandOff = e.HandOff.Round(time.Millisecond).String()
-		}
-		v.History = append(v.History, ev)
-	}
 	return v, nil
 }
 
@@ -407,7 +398,7 @@ var doneNotices = map[string]string{
 }
 
 func (a *admin) page(r *Request) {
-	if a.s.IsDraining() && hasMaster() {
+	if a.s.IsDraining() && self.hasMaster() {
 		// A browser may hold several keep-alive connections to this old
 		// worker. Send it round again on a fresh one, which only the new
 		// worker accepts, so the page shows the program as it now is.

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"reflect"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +54,7 @@ type configData struct {
 	root    map[string]any
 	node    *yaml.Node // the document, for line numbers
 	servers map[string]*serverFile
+	nodes   map[string]sectionNode // where each server section is, by server name
 	process processFile
 	warns   []string
 	err     error // why the file was rejected at start; nil once a valid one is in force
@@ -78,6 +76,7 @@ type ConfigError struct {
 	Line int    // its line, or 0 if unknown
 	Key  string // the dotted key at fault, such as "server.drainTimeout", or ""
 	Msg  string // what is wrong
+	Err  error  // the error behind Msg, such as a directory that cannot be opened, or nil
 }
 
 // Error implements error.
@@ -90,6 +89,9 @@ func (e *ConfigError) Error() string {
 	}
 	return fmt.Sprintf("baton: config %s: %s", e.File, e.Msg)
 }
+
+// Unwrap returns Err, so that errors.Is sees through a ConfigError.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 var program struct {
 	once sync.Once
@@ -250,7 +252,7 @@ func parseConfig(path string) (*configData, error) {
 	if err != nil {
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}
-	d := &configData{path: path, root: map[string]any{}, servers: map[string]*serverFile{}}
+	d := &configData{path: path, root: map[string]any{}, servers: map[string]*serverFile{}, nodes: map[string]sectionNode{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&doc); err != nil {
@@ -289,6 +291,7 @@ func parseConfig(path string) (*configData, error) {
 				return nil, err
 			}
 			d.servers[name] = sf
+			d.nodes[name] = sectionNode{key: k.Value, node: v}
 			d.warns = append(d.warns, warns...)
 		case k.Value == "graceful" || k.Value == "dev":
 			sub := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{k, v}}
@@ -566,307 +569,4 @@ func findNode(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-// serverFile is a server section of the file.
-type serverFile struct {
-	Address           stringList    `yaml:"address"`
-	HTTPSAddress      stringList    `yaml:"httpsAddress"`
-	HTTPSCertFile     string        `yaml:"httpsCertFile"`
-	HTTPSKeyFile      string        `yaml:"httpsKeyFile"`
-	ServerRoot        string        `yaml:"serverRoot"`
-	IndexFiles        []string      `yaml:"indexFiles"`
-	DirectoryListing  bool          `yaml:"directoryListing"`
-	ServeDotFiles     bool          `yaml:"serveDotFiles"`
-	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
-	ReadTimeout       time.Duration `yaml:"readTimeout"`
-	WriteTimeout      time.Duration `yaml:"writeTimeout"`
-	SendTimeout       time.Duration `yaml:"sendTimeout"`
-	IdleTimeout       time.Duration `yaml:"idleTimeout"`
-	MaxHeaderBytes    int           `yaml:"maxHeaderBytes"`
-	MaxBodySize       byteSize      `yaml:"maxBodySize"`
-	DrainTimeout      time.Duration `yaml:"drainTimeout"`
-	ReadyTimeout      time.Duration `yaml:"readyTimeout"`
-	IdleGrace         time.Duration `yaml:"idleGrace"`
-	AccessLog         *bool         `yaml:"accessLog"`
-	LogLevel          string        `yaml:"logLevel"`
-	TrustedProxies    stringList    `yaml:"trustedProxies"`
-	ClientIPHeader    string        `yaml:"clientIpHeader"`
-	AllowedHosts      stringList    `yaml:"allowedHosts"`
-	Admin             struct {
-		Token          string   `yaml:"token"`
-		AllowLocal     *bool    `yaml:"allowLocal"`
-		Allow          []string `yaml:"allow"`
-		TrustedProxies []string `yaml:"trustedProxies"` // deprecated: trustedProxies
-	} `yaml:"admin"`
-}
-
-// stringList is a string or a list of strings.
-type stringList []string
-
-func (s *stringList) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		if n.Value == "" {
-			*s = nil
-			return nil
-		}
-		*s = strings.Split(n.Value, ",")
-		for i := range *s {
-			(*s)[i] = strings.TrimSpace((*s)[i])
-		}
-		return nil
-	}
-	var list []string
-	if err := n.Decode(&list); err != nil {
-		return err
-	}
-	*s = list
-	return nil
-}
-
-// byteSize is a count of bytes, written as 1048576 or "1MiB", "8MB", "512KiB".
-type byteSize int64
-
-func (b *byteSize) UnmarshalYAML(n *yaml.Node) error {
-	v := strings.TrimSpace(n.Value)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(v, u.suffix) {
-			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
-			break
-		}
-	}
-	x, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a size (like 8MiB)", n.Line, n.Value)
-	}
-	*b = byteSize(x * mult)
-	return nil
-}
-
-// validate checks values that decode but make no sense.
-func (sf *serverFile) validate(path, prefix string, node *yaml.Node) error {
-	bad := func(key, msg string) error {
-		line := 0
-		if n := findNode(node, key); n != nil {
-			line = n.Line
-		}
-		return &ConfigError{File: path, Line: line, Key: prefix + "." + key, Msg: msg}
-	}
-	for _, list := range []struct {
-		key   string
-		addrs []string
-	}{{"address", sf.Address}, {"httpsAddress", sf.HTTPSAddress}} {
-		for _, a := range list.addrs {
-			_, port, err := net.SplitHostPort(a)
-			if err != nil {
-				return bad(list.key, fmt.Sprintf("%q is not host:port", a))
-			}
-			if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-				return bad(list.key, fmt.Sprintf("port %q is not a number from 0 to 65535", port))
-			}
-		}
-	}
-	if (sf.HTTPSCertFile == "") != (sf.HTTPSKeyFile == "") {
-		return bad("httpsCertFile", "httpsCertFile and httpsKeyFile go together")
-	}
-	for _, d := range []struct {
-		key string
-		v   time.Duration
-	}{{"readHeaderTimeout", sf.ReadHeaderTimeout}, {"idleTimeout", sf.IdleTimeout}, {"drainTimeout", sf.DrainTimeout},
-		{"readyTimeout", sf.ReadyTimeout}, {"idleGrace", sf.IdleGrace}, {"writeTimeout", sf.WriteTimeout}} {
-		if d.v < 0 {
-			return bad(d.key, "a duration must not be negative")
-		}
-	}
-	if sf.MaxHeaderBytes < 0 {
-		return bad("maxHeaderBytes", "must not be negative")
-	}
-	if sf.LogLevel != "" {
-		var l slog.Level
-		if err := l.UnmarshalText([]byte(sf.LogLevel)); err != nil {
-			return bad("logLevel", fmt.Sprintf("%q is not debug, info, warn or error", sf.LogLevel))
-		}
-	}
-	for _, list := range []struct {
-		key  string
-		nets []string
-	}{{"trustedProxies", sf.TrustedProxies}, {"admin.allow", sf.Admin.Allow}, {"admin.trustedProxies", sf.Admin.TrustedProxies}} {
-		if _, err := parseNetworks(list.nets); err != nil {
-			return bad(list.key, err.Error())
-		}
-	}
-	if _, err := clientIPHeader(sf.ClientIPHeader); err != nil {
-		return bad("clientIpHeader", fmt.Sprintf("%q is not X-Forwarded-For, X-Real-IP or Forwarded", sf.ClientIPHeader))
-	}
-	return nil
-}
-
-// apply sets the fields the file names on c.
-func (sf *serverFile) apply(c *ServerConfig) {
-	if sf == nil {
-		return
-	}
-	set := func(dst *time.Duration, v time.Duration) {
-		if v != 0 {
-			*dst = v
-		}
-	}
-	if len(sf.Address) > 0 {
-		c.Addr = slices.Clone(sf.Address)
-	}
-	if len(sf.HTTPSAddress) > 0 {
-		c.HTTPSAddr = slices.Clone(sf.HTTPSAddress)
-	}
-	if sf.HTTPSCertFile != "" {
-		c.HTTPSCertFile, c.HTTPSKeyFile = sf.HTTPSCertFile, sf.HTTPSKeyFile
-	}
-	if sf.ServerRoot != "" {
-		c.ServerRoot = sf.ServerRoot
-	}
-	if len(sf.IndexFiles) > 0 {
-		c.IndexFiles = slices.Clone(sf.IndexFiles)
-	}
-	c.DirectoryListing = c.DirectoryListing || sf.DirectoryListing
-	c.ServeDotFiles = c.ServeDotFiles || sf.ServeDotFiles
-	set(&c.ReadHeaderTimeout, sf.ReadHeaderTimeout)
-	set(&c.ReadTimeout, sf.ReadTimeout)
-	set(&c.WriteTimeout, sf.WriteTimeout)
-	set(&c.SendTimeout, sf.SendTimeout)
-	set(&c.IdleTimeout, sf.IdleTimeout)
-	set(&c.DrainTimeout, sf.DrainTimeout)
-	set(&c.ReadyTimeout, sf.ReadyTimeout)
-	set(&c.IdleGrace, sf.IdleGrace)
-	if sf.MaxHeaderBytes != 0 {
-		c.MaxHeaderBytes = sf.MaxHeaderBytes
-	}
-	if sf.MaxBodySize != 0 {
-		c.MaxBodySize = int64(sf.MaxBodySize)
-	}
-	if sf.AccessLog != nil {
-		c.AccessLogDisabled = !*sf.AccessLog
-	}
-	if sf.LogLevel != "" {
-		c.LogLevel = sf.LogLevel
-	}
-	if len(sf.TrustedProxies) > 0 {
-		c.TrustedProxies = slices.Clone(sf.TrustedProxies)
-	}
-	if sf.ClientIPHeader != "" {
-		c.ClientIPHeader = sf.ClientIPHeader
-	}
-	if len(sf.AllowedHosts) > 0 {
-		c.AllowedHosts = slices.Clone(sf.AllowedHosts)
-	}
-	if sf.Admin.Token != "" {
-		c.Admin.Token = sf.Admin.Token
-	}
-	if sf.Admin.AllowLocal != nil {
-		c.Admin.AllowLocal = *sf.Admin.AllowLocal
-	}
-	if len(sf.Admin.Allow) > 0 {
-		c.Admin.Allow = slices.Clone(sf.Admin.Allow)
-	}
-	if len(sf.Admin.TrustedProxies) > 0 {
-		c.Admin.TrustedProxies = slices.Clone(sf.Admin.TrustedProxies)
-	}
-}
-
-// fileConfig returns the configuration of a server as the file sets it.
-func fileConfig(name string) (ServerConfig, error) {
-	var c ServerConfig
-	d := Cfg().cur.Load()
-	if d.err != nil {
-		return c, d.err
-	}
-	d.servers[name].apply(&c)
-	return c, nil
-}
-
-// listenerFields are the settings a running server cannot change in
-// place: a change to one of them takes a reload.
-var listenerFields = []string{"Addr", "HTTPSAddr", "HTTPSCertFile", "HTTPSKeyFile",
-	"ReadHeaderTimeout", "ReadTimeout", "WriteTimeout", "SendTimeout", "IdleTimeout", "MaxHeaderBytes"}
-
-// applyConfigToServers applies a changed file to every server, keeping the
-// settings code made, and asks for a reload if listener settings changed.
-func applyConfigToServers() {
-	registry.Lock()
-	list := slices.Clone(registry.order)
-	registry.Unlock()
-	var reload []string
-	for _, s := range list {
-		next, _ := fileConfig(s.name)
-		cur := s.Config()
-		s.mu.Lock()
-		code := s.codeSet
-		s.mu.Unlock()
-		copyFields(&next, &cur, code)
-		// Fields that only code can set.
-		next.Logger, next.OnListen = cur.Logger, cur.OnListen
-		changed := changedFields(&cur, &next)
-		if len(changed) == 0 {
-			continue
-		}
-		if err := s.setConfig(next, false); err != nil {
-			s.Logger().Error("baton: config not applied", "server", s.name, "err", err)
-			continue
-		}
-		running := s.isRunning()
-		for _, f := range changed {
-			if slices.Contains(listenerFields, f) && running {
-				reload = append(reload, s.name+"."+f)
-			}
-		}
-		s.Logger().Info("baton: config applied", "server", s.name, "changed", strings.Join(changed, ","))
-	}
-	if len(reload) == 0 {
-		return
-	}
-	sort.Strings(reload)
-	l := defaultLogger()
-	l.Info("baton: listener settings changed, reloading", "changed", strings.Join(reload, ","))
-	go func() {
-		if err := processReload("config"); err != nil {
-			l.Error("baton: reload for the new listener settings", "err", err)
-		}
-	}()
-}
-
-// changedFields names the fields of ServerConfig that differ.
-func changedFields(a, b *ServerConfig) []string {
-	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
-	var out []string
-	for i := 0; i < va.NumField(); i++ {
-		fa, fb := va.Field(i), vb.Field(i)
-		same := false
-		switch fa.Kind() {
-		case reflect.Func:
-			// Functions never compare equal: a hook counts as changed only
-			// when it is set or cleared.
-			same = fa.IsNil() == fb.IsNil()
-		case reflect.Map:
-			// A map of functions (template functions) is the same setting
-			// when it is the same map.
-			same = fa.Pointer() == fb.Pointer() && fa.Len() == fb.Len()
-		default:
-			same = reflect.DeepEqual(fa.Interface(), fb.Interface())
-		}
-		if !same {
-			out = append(out, va.Type().Field(i).Name)
-		}
-	}
-	return out
-}
-
-// copyFields copies the named fields from src to dst.
-func copyFields(dst, src *ServerConfig, names map[string]bool) {
-	vd, vs := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
-	for name := range names {
-		vd.FieldByName(name).Set(vs.FieldByName(name))
-	}
 }

@@ -401,3 +401,59 @@ func TestConfigServeDotFiles(t *testing.T) {
 		t.Errorf("warnings %q, want one for server.serveDotFile", warns)
 	}
 }
+
+// useConfigFile makes text the program's configuration file for the test.
+func useConfigFile(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	writeFile(t, path, text)
+	d, err := parseConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := Cfg().cur.Swap(d)
+	t.Cleanup(func() { Cfg().cur.Store(old) })
+	return path
+}
+
+// A server root of the file that cannot be opened is reported by Start
+// with its file, line and key; the rest of the section applies, and a
+// root set by code replaces the bad one.
+func TestConfigServerRootUnopenable(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-such-dir")
+	path := useConfigFile(t, "server.rootbad:\n"+
+		"  address: 127.0.0.1:0\n"+
+		"  readTimeout: 7s\n"+
+		"  drainTimeout: 9s\n"+
+		"  serverRoot: "+missing+"\n")
+	s := newServer("rootbad")
+	c := s.Config()
+	if len(c.Addr) != 1 || c.Addr[0] != "127.0.0.1:0" || c.ReadTimeout != 7*time.Second || c.DrainTimeout != 9*time.Second {
+		t.Errorf("config = Addr %q, ReadTimeout %v, DrainTimeout %v; want the file's 127.0.0.1:0, 7s, 9s",
+			c.Addr, c.ReadTimeout, c.DrainTimeout)
+	}
+	err := s.Start()
+	if err == nil {
+		s.Shutdown()
+		t.Fatal("Start succeeded with a server root that cannot be opened")
+	}
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.File != path || ce.Line != 5 || ce.Key != "server.rootbad.serverRoot" {
+		t.Fatalf("Start = %v, want a *ConfigError at %s:5, key server.rootbad.serverRoot", err, path)
+	}
+	if msg := err.Error(); !strings.Contains(msg, path+":5: server.rootbad.serverRoot") || !strings.Contains(msg, missing) {
+		t.Errorf("Start = %q, want it to name %s:5, the key and the directory", msg, path)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Start = %v, want it to wrap os.ErrNotExist", err)
+	}
+
+	s.SetServerRoot(t.TempDir())
+	if err := s.Start(); err != nil {
+		t.Fatalf("Start with a server root set by code = %v, want nil", err)
+	}
+	defer s.Shutdown()
+	if got := s.Config(); got.ReadTimeout != 7*time.Second || got.Addr[0] != "127.0.0.1:0" {
+		t.Errorf("running config = Addr %q, ReadTimeout %v; want the file's", got.Addr, got.ReadTimeout)
+	}
+}

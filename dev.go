@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/baton-go/baton/internal/watch"
-	"github.com/baton-go/baton/proc"
 	"github.com/gorilla/websocket"
 )
 
@@ -35,7 +34,7 @@ var devMode atomic.Pointer[devInfo]
 
 // devInfo is one development state, with what it adds to HTML pages.
 type devInfo struct {
-	state  proc.DevState
+	state  devState
 	errID  int    // the build whose error shows, 0 if none
 	inject []byte // the overlay (if any) and the script tag
 }
@@ -47,7 +46,7 @@ var devScript []byte
 // injected twice (a wrapping middleware finishes an inner Response).
 const devMarker = "data-baton-dev"
 
-func newDevInfo(st proc.DevState) *devInfo {
+func newDevInfo(st devState) *devInfo {
 	d := &devInfo{state: st}
 	if st.Error != "" {
 		d.errID = st.Failed
@@ -76,7 +75,7 @@ func newDevInfo(st proc.DevState) *devInfo {
 
 // setDevState is proc's Options.OnDevState: it installs the new state and
 // tells the pages connected to this worker what changed.
-func setDevState(st proc.DevState) {
+func setDevState(st devState) {
 	old := devMode.Swap(newDevInfo(st))
 	if old == nil {
 		return

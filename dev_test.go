@@ -231,3 +231,27 @@ func TestDevTemplateErrorOverlay(t *testing.T) {
 		t.Errorf("in development mode: %d %q, want a 500 page with the error and the page script", rec.Code, body)
 	}
 }
+
+// The views reload their files in development mode by the master's rule
+// for BATON_DEV, whatever word turns it on or off.
+func TestDevModeOneRule(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		want bool
+	}{
+		{"1", true}, {"true", true}, {"on", true}, {"yes", true},
+		{"0", false}, {"false", false}, {"off", false}, {"no", false}, {"", false},
+	} {
+		t.Setenv(proc.EnvDev, tt.env)
+		if got := newViewCache(ServerConfig{}).auto; got != tt.want {
+			t.Errorf("%s=%q: views reload = %v, want %v", proc.EnvDev, tt.env, got, tt.want)
+		}
+		if got := devOn(false); got != tt.want {
+			t.Errorf("%s=%q: devOn(false) = %v, want %v", proc.EnvDev, tt.env, got, tt.want)
+		}
+	}
+	t.Setenv(proc.EnvDev, "0")
+	if devOn(true) {
+		t.Errorf("%s=0: devOn(true) = true, want the variable to turn it off", proc.EnvDev)
+	}
+}

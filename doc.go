@@ -219,6 +219,36 @@
 // full restart in a new process, with a brief refusal of connections).
 // SIGINT and SIGTERM still shut the servers down gracefully.
 //
+// # Source layout
+//
+// Where each concept of this package lives:
+//
+//	server.go          Server, ServerConfig, the registry, Start, Wait
+//	serve.go           the request path: ServeHTTP, the route closure, the chain, the flush
+//	router.go          routes, groups, patterns and their conflicts
+//	request.go         Request: parameters, query, body, Parse
+//	response.go        Response: buffering, streaming, files
+//	conn.go            the connection tracker and its hooks
+//	sweep.go           read deadlines, header, idle and send timeouts
+//	drain.go           the drain: Shutdown, Draining, OnDrain, idle grace, drain timeout
+//	process.go         the seam to package proc (host), and a process serving itself
+//	worker_unix.go     a worker under the master
+//	reload_unix.go     choosing the process (proc.Init), Reload, Restart
+//	reload_windows.go  the same on Windows: restart in a new process
+//	config.go          Config, the file and its values
+//	config_server.go   the server sections of the file and how they apply
+//	clientip.go        trusted proxies and the client address
+//	cookie.go          cookies
+//	session*.go        sessions and their stores
+//	static.go          files below ServerRoot
+//	view.go            templates
+//	websocket.go       WebSockets and the drain
+//	admin.go           the admin page and the health check
+//	dev.go             development mode in a worker: overlay, page script
+//	log.go             the access and error logs
+//	watch.go           file watching
+//	pending_*.go, tcpinfo_*.go  what the kernel says of a socket
+//
 // # NOTES
 //
 // A [Request] is recycled when its handler returns: a goroutine that

@@ -3,7 +3,6 @@
 package baton
 
 import (
-	"context"
 	"os"
 	"sync"
 	"testing"
@@ -12,12 +11,12 @@ import (
 	"github.com/baton-go/baton/proc"
 )
 
-// worker is this process's handle on the master; nil when the process
-// serves itself. It is set once, by the first framework call.
+// self is the process this program runs in: a worker once proc.Init
+// has connected it to its master, else standalone. It is set once, by the
+// first framework call.
 var (
-	worker    *proc.Worker
-	procOnce  sync.Once
-	readyOnce sync.Once
+	self     host = standalone{}
+	procOnce sync.Once
 )
 
 // initProcess hands the program to the process model: in the program the
@@ -32,12 +31,11 @@ func initProcess() {
 			defaultLogger().Error("baton: serving without a master", "err", err)
 			return
 		}
-		if w == nil && (opts.Dev || os.Getenv(proc.EnvDev) == "1") && !testing.Testing() {
+		if w == nil && devOn(opts.Dev) && !testing.Testing() {
 			defaultLogger().Warn("baton: development mode needs the master, which is off: no rebuilds")
 		}
 		if w != nil {
-			worker = w
-			listen = w.Listen
+			self = &worker{w: w}
 		}
 	})
 }
@@ -62,49 +60,13 @@ func processOptions(path string) proc.Options {
 	return opts
 }
 
-// processReady reports the worker ready, once, and returns the channel the
-// master closes to make it drain.
-func processReady() <-chan struct{} {
-	if worker == nil {
-		return standaloneStop()
-	}
-	readyOnce.Do(func() {
-		var info proc.ReadyInfo
-		list, _ := runningServers()
-		for _, s := range list {
-			c := s.Config()
-			info.DrainTimeout = max(info.DrainTimeout, drainTimeoutOf(c))
-			info.ReadyTimeout = max(info.ReadyTimeout, c.ReadyTimeout)
-		}
-		if err := worker.Ready(info); err != nil {
-			defaultLogger().Error("baton: report ready", "err", err)
-		}
-		startDevWatch(list, defaultLogger())
-	})
-	return worker.Draining()
-}
-
-func reportStartFailure(err error) {
-	if worker != nil {
-		worker.Fail(err)
-	}
-}
-
-// reportDrained tells the master how many requests this worker answered
-// while draining.
-func reportDrained(n int64) {
-	if worker != nil {
-		worker.Drained(int(n))
-	}
-}
-
 // Reload replaces the program with the binary now on disk: the master
 // starts a new worker, waits until it is ready, and drains the old one
 // (this process). It returns nil once the new worker serves, or an error
 // naming why it could not start, in which case this worker goes on
 // serving. It may be called from a handler. Without a master it returns
 // ErrNoMaster.
-func (s *Server) Reload() error { return processReload("api") }
+func (s *Server) Reload() error { return self.reload("api") }
 
 // Restart asks the master for a full restart: the master re-executes
 // itself from the binary on disk (same pid, sockets kept open) and starts
@@ -113,38 +75,4 @@ func (s *Server) Reload() error { return processReload("api") }
 // binary up to its first framework call, and refuses one that does not
 // get there, this worker serving on. Without a master it returns
 // ErrNoMaster.
-func (s *Server) Restart() error { return processRestart("api") }
-
-func processReload(trigger string) error {
-	if worker == nil {
-		return ErrNoMaster
-	}
-	return worker.Reload(context.Background(), trigger)
-}
-
-func processRestart(trigger string) error {
-	if worker == nil {
-		return ErrNoMaster
-	}
-	return worker.Restart(trigger)
-}
-
-// processShutdown ends the whole program gracefully.
-func processShutdown(trigger string) error {
-	if worker == nil {
-		return shutdownLocal()
-	}
-	return worker.Shutdown(trigger)
-}
-
-// processStatus returns the master's view of the program, or this
-// process's own without a master.
-func processStatus(ctx context.Context) (proc.Status, error) {
-	if worker == nil {
-		return localStatus(), nil
-	}
-	return worker.Status(ctx)
-}
-
-// hasMaster reports whether this process is a worker under a master.
-func hasMaster() bool { return worker != nil }
+func (s *Server) Restart() error { return self.restart("api") }

@@ -3,14 +3,15 @@
 package baton
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"sync"
-
-	"github.com/baton-go/baton/proc"
 )
+
+// self is the process this program runs in: on Windows always one that
+// serves itself, since there is no master.
+var self host = restarting{}
 
 var devWarnOnce sync.Once
 
@@ -18,33 +19,27 @@ var devWarnOnce sync.Once
 // one: asking for it only gets a warning.
 func initProcess() {
 	devWarnOnce.Do(func() {
-		if v := os.Getenv(proc.EnvDev); v != "" && v != "0" {
+		if devOn(false) {
 			defaultLogger().Warn("baton: development mode is unavailable on Windows (it needs the master process)")
 		}
 	})
 }
 
-func processReady() <-chan struct{} { return standaloneStop() }
+// restarting is a standalone process that reloads and restarts by
+// starting a new process of its binary.
+type restarting struct{ standalone }
 
-func reportStartFailure(error) {}
-
-func reportDrained(int64) {}
+func (restarting) reload(string) error  { return restartProcess() }
+func (restarting) restart(string) error { return restartProcess() }
 
 // Reload restarts the program from the binary on disk. Windows has no
 // master process: the servers stop accepting, a new process starts and
 // binds the ports, and this one drains and exits, so connections arriving
 // in between are refused.
-func (s *Server) Reload() error { return restartProcess() }
+func (s *Server) Reload() error { return self.reload("api") }
 
 // Restart is Reload on Windows.
-func (s *Server) Restart() error { return restartProcess() }
-
-func processReload(string) error  { return restartProcess() }
-func processRestart(string) error { return restartProcess() }
-
-func processShutdown(string) error { return shutdownLocal() }
-
-func processStatus(context.Context) (proc.Status, error) { return localStatus(), nil }
+func (s *Server) Restart() error { return self.restart("api") }
 
 func restartProcess() error {
 	exe, err := os.Executable()
@@ -64,5 +59,3 @@ func restartProcess() error {
 	go shutdownAll(list)
 	return nil
 }
-
-func hasMaster() bool { return false }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 )
 
@@ -280,85 +279,6 @@ func (w *Response) Flush() {
 	if f, ok := w.w.(http.Flusher); ok {
 		f.Flush()
 	}
-}
-
-// commit sends the headers, once.
-func (w *Response) commit() {
-	if w.committed {
-		return
-	}
-	if r := w.req; r != nil && (r.Session.loaded || len(r.Cookie.out) > r.Cookie.sent) {
-		w.beforeSend()
-	}
-	w.committed = true
-	if w.status != 0 && w.status != http.StatusOK {
-		w.w.WriteHeader(w.status)
-	}
-	// A 200 is implied by the first Write or Flush, as net/http does it.
-}
-
-// beforeSend puts the cookies of the request, the session's included,
-// into the headers about to be sent.
-func (w *Response) beforeSend() {
-	r := w.req
-	if r == nil {
-		return
-	}
-	if r.Session.loaded {
-		r.Session.beforeSend()
-	}
-	if len(r.Cookie.out) > r.Cookie.sent {
-		r.Cookie.flush(w.w.Header())
-	}
-}
-
-func (w *Response) sendBuffer() {
-	if len(w.buf) == 0 {
-		return
-	}
-	n, _ := w.w.Write(w.buf)
-	w.written += int64(n)
-	w.buf = w.buf[:0]
-}
-
-// chunkingThreshold mirrors net/http: a response smaller than its internal
-// buffer written before the handler returns gets a Content-Length set by
-// net/http itself, so it need not be set here (which would allocate).
-const chunkingThreshold = 2048
-
-// finish sends the buffered response in one write.
-func (w *Response) finish() {
-	if w.abort {
-		panic(http.ErrAbortHandler)
-	}
-	if d := devMode.Load(); d != nil {
-		w.injectDev(d)
-	}
-	if !w.committed {
-		if len(w.buf) >= chunkingThreshold && w.w.Header().Get("Content-Length") == "" {
-			w.w.Header().Set("Content-Length", strconv.Itoa(len(w.buf)))
-		}
-		w.commit()
-	}
-	if len(w.buf) > 0 {
-		n, _ := w.w.Write(w.buf)
-		w.written += int64(n)
-		w.buf = w.buf[:0]
-	}
-}
-
-// fail replaces an unsent response with a bare status.
-func (w *Response) fail(status int) {
-	if w.committed {
-		return
-	}
-	w.buf = w.buf[:0]
-	h := w.w.Header()
-	for k := range h {
-		delete(h, k)
-	}
-	w.status = 0
-	w.WriteStatus(status)
 }
 
 // Writer returns the response as an http.ResponseWriter, for standard

@@ -128,21 +128,6 @@ func (rt *router) build() *httprouter.Router {
 	return t
 }
 
-// ServeHTTP dispatches the request to the route its method and path match,
-// runs the middleware chain, and writes the buffered response. It makes
-// *Server an http.Handler, usable with httptest or mounted anywhere.
-func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	t := s.router.tree.Load()
-	if t == nil {
-		t = s.router.compile()
-	}
-	if devMode.Load() != nil && strings.HasPrefix(req.URL.Path, DevPathPrefix) {
-		s.router.dev(w, req, nil)
-		return
-	}
-	t.ServeHTTP(w, req)
-}
-
 // RouterGroup is a set of routes sharing a path prefix and middleware.
 // Groups nest; a group's middleware runs after its parent's. A RouterGroup
 // is configured during registration, before the server starts.

@@ -1,7 +1,6 @@
 package baton
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/baton-go/baton/internal/watch"
-	"github.com/baton-go/baton/proc"
 )
 
 // Defaults for ServerConfig fields left at their zero value.
@@ -28,8 +26,6 @@ const (
 	DefaultSendTimeout       = 60 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultMaxBodySize       = 8 << 20
-	DefaultDrainTimeout      = 30 * time.Second
-	DefaultReadyTimeout      = 30 * time.Second
 	DefaultIdleGrace         = 3 * time.Second
 	DefaultServerName        = "default"
 )
@@ -244,6 +240,7 @@ type Server struct {
 	drainStart time.Time
 
 	codeSet  map[string]bool // ServerConfig fields set by code, which the file does not override
+	fileErr  error           // a value of the file's section that could not be applied, for Start
 	level    slog.LevelVar
 	router   *router
 	logp     atomic.Pointer[slog.Logger]
@@ -334,11 +331,30 @@ func newServer(name string) *Server {
 	if name != "" {
 		// The configuration file's section for this server, if any; code
 		// calls made later override it.
-		if c, err := fileConfig(name); err == nil {
-			s.setConfig(c, false)
-		}
+		s.applyFileSection()
 	}
 	return s
+}
+
+// applyFileSection applies the configuration file's section of the
+// server. A server root that cannot be opened is left out, the rest of
+// the section applies, and Start returns the error, with the file, line
+// and key, unless code sets a server root of its own first.
+func (s *Server) applyFileSection() {
+	c, err := fileConfig(s.name)
+	if err != nil {
+		return // Start returns the file's error
+	}
+	ferr := fileRootError(s.name, &c)
+	if ferr != nil {
+		c.ServerRoot = ""
+	}
+	if err := s.setConfig(c, false); err != nil {
+		ferr = errors.Join(ferr, err)
+	}
+	s.mu.Lock()
+	s.fileErr = ferr
+	s.mu.Unlock()
 }
 
 // defaultLogger is the logger of code outside a server, the master's
@@ -522,7 +538,7 @@ type listener struct {
 func (s *Server) Start() error {
 	err := s.start()
 	if err != nil {
-		reportStartFailure(err)
+		self.fail(err)
 	}
 	return err
 }
@@ -540,6 +556,9 @@ func (s *Server) start() error {
 		return ErrServerStarted
 	case stateDraining, stateStopped:
 		return ErrServerClosed
+	}
+	if s.fileErr != nil && !s.codeSet["ServerRoot"] {
+		return s.fileErr
 	}
 	cfg := s.cfg
 	https := cfg.HTTPSCertFile != "" || cfg.HTTPSKeyFile != ""
@@ -572,7 +591,7 @@ func (s *Server) start() error {
 	bind := func(scheme string, addrs []string) error {
 		for i, a := range addrs {
 			key := fmt.Sprintf("%s/%s/%d/%s", s.name, scheme, i, a)
-			ln, err := listen(key, "tcp", a)
+			ln, err := self.listen(key, "tcp", a)
 			if err != nil {
 				return fmt.Errorf("baton: server %q: %w", s.name, err)
 			}
@@ -734,170 +753,8 @@ func (s *Server) Run() error {
 	return nil
 }
 
-// Shutdown stops the server gracefully: it stops accepting, answers the
-// requests in flight and those still arriving on open keep-alive connections
-// (with Connection: close), closes connections once idle (streams at once),
-// sends every WebSocket a close frame with code 1012, tells hijacked
-// connections registered with OnDrain to finish, and returns when all are
-// done or the drain timeout has passed; WebSockets still open then are cut. Calling it from a handler blocks
-// that handler until the drain timeout: use go s.Shutdown() there.
-func (s *Server) Shutdown() error {
-	return s.drain(context.Background())
-}
-
 // Done returns a channel closed once the server has stopped.
 func (s *Server) Done() <-chan struct{} { return s.done }
-
-// Draining returns a channel that is closed when the server starts to
-// drain, during a reload or a shutdown. It is the signal for the handler
-// of a long-lived stream (Server-Sent Events, a long poll, any response
-// that called Flush) to send a final event and return:
-//
-//	for {
-//		select {
-//		case <-r.Server.Draining():
-//			r.Response.Write("event: bye\ndata: restarting\n\n")
-//			r.Response.Flush()
-//			return
-//		case <-r.Context().Done():
-//			return
-//		case t := <-tick.C:
-//			r.Response.Writef("data: %s\n\n", t.Format(time.RFC3339))
-//			r.Response.Flush()
-//		}
-//	}
-//
-// The client reconnects, to the new worker after a reload (EventSource
-// does so by itself). A connection whose response was streamed is closed
-// as soon as the handler returns, without the idle grace, so that the old
-// worker exits as soon as its last stream has ended. A stream that starts
-// during the drain (its client reused a keep-alive connection to the old
-// worker) finds the channel closed at once; it may just tell the client to
-// come back, as examples/sse does. WebSockets need no such code: see
-// Request.WebSocket.
-func (s *Server) Draining() <-chan struct{} { return s.drainCh }
-
-// IsDraining reports whether the server has started to drain.
-func (s *Server) IsDraining() bool { return s.draining.Load() }
-
-// OnDrain registers f to run when the server starts to drain. Use it for
-// connections the server cannot see, such as hijacked ones.
-func (s *Server) OnDrain(f func()) {
-	s.drainMu.Lock()
-	defer s.drainMu.Unlock()
-	s.onDrain = append(s.onDrain, f)
-}
-
-func (s *Server) drainTimeout() time.Duration {
-	return drainTimeoutOf(s.Config())
-}
-
-// drainTimeoutOf returns the drain timeout a configuration asks for: its
-// own, else BATON_DRAIN_TIMEOUT, else DefaultDrainTimeout.
-func drainTimeoutOf(c ServerConfig) time.Duration {
-	if c.DrainTimeout > 0 {
-		return c.DrainTimeout
-	}
-	if v := os.Getenv(proc.EnvDrainTimeout); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			return d
-		}
-	}
-	return DefaultDrainTimeout
-}
-
-// beginDrain stops accepting, marks the server draining, asks every
-// WebSocket to close (1012) and runs the OnDrain hooks. It returns at
-// once; later calls do nothing.
-func (s *Server) beginDrain() {
-	s.mu.Lock()
-	if s.state != stateRunning {
-		s.mu.Unlock()
-		return
-	}
-	s.state = stateDraining
-	lns := s.lns
-	s.mu.Unlock()
-	s.drainStart = time.Now()
-	s.Logger().Info("baton: draining", "server", s.name, "pid", s.pid)
-	s.draining.Store(true)
-	for _, l := range lns {
-		l.Close()
-	}
-	close(s.drainCh)
-	s.conns.beginDrain()
-	s.drainMu.Lock()
-	hooks := append([]func(){}, s.onDrain...)
-	s.drainMu.Unlock()
-	for _, f := range hooks {
-		f()
-	}
-}
-
-// drain implements Shutdown; ctx may end it early.
-func (s *Server) drain(ctx context.Context) error {
-	s.mu.Lock()
-	if s.state == stateNew {
-		s.state = stateStopped
-		s.finished.Do(func() { close(s.done) })
-		s.mu.Unlock()
-		return nil
-	}
-	s.mu.Unlock()
-	s.beginDrain()
-	s.finished.Do(func() {
-		s.stopErr = s.finishDrain(ctx)
-		s.mu.Lock()
-		s.state = stateStopped
-		s.mu.Unlock()
-		stderrLog.Flush() // the access log of the last requests
-		close(s.done)
-		unregisterRunning(s)
-	})
-	<-s.done
-	return s.stopErr
-}
-
-// finishDrain waits for the connections of a draining server.
-func (s *Server) finishDrain(ctx context.Context) error {
-	cfg := s.Config()
-	timeout := drainTimeoutOf(cfg)
-	ctx, cancel := context.WithDeadline(ctx, s.drainStart.Add(timeout))
-	defer cancel()
-	served, forced := s.conns.drain(ctx, orDefault(cfg.IdleGrace, DefaultIdleGrace))
-	if forced > 0 {
-		s.Logger().Warn("baton: drain timeout: closed WebSockets that did not finish", "server", s.name, "pid", s.pid,
-			"websockets", forced, "timeout", timeout)
-	}
-	// Serve has returned for every listener, so Shutdown does not close
-	// them again (and report that as an error).
-	s.serveWG.Wait()
-	// HTTP/2 connections are left to Shutdown, which sends them GOAWAY and
-	// waits for their streams.
-	var err error
-	var serr error
-	for _, hs := range s.httpSrvs {
-		if e := hs.Shutdown(ctx); e != nil && serr == nil {
-			serr = e
-		}
-	}
-	if serr != nil && ctx.Err() != nil {
-		for _, hs := range s.httpSrvs {
-			hs.Close()
-		}
-		err = fmt.Errorf("baton: server %q: drain timeout %v passed with connections open: %w", s.name, timeout, ctx.Err())
-	} else if serr != nil {
-		s.Logger().Warn("baton: shutdown", "server", s.name, "err", serr)
-	} else if forced > 0 {
-		err = fmt.Errorf("baton: server %q: drain timeout %v passed with %d WebSockets open: %w", s.name, timeout, forced, context.DeadlineExceeded)
-	}
-	if s.certW != nil {
-		s.certW.Close()
-	}
-	s.Logger().Info("baton: stopped", "server", s.name, "pid", s.pid, "drained", served,
-		"took", time.Since(s.drainStart).Round(time.Millisecond))
-	return err
-}
 
 // running tracks started servers for Wait.
 var running struct {
@@ -949,7 +806,7 @@ func runningServers() ([]*Server, chan struct{}) {
 // it shuts the servers down gracefully on SIGINT or SIGTERM, except under
 // go test.
 func Wait() {
-	stop := processReady()
+	stop := self.ready()
 	for {
 		list, changed := runningServers()
 		if len(list) == 0 {
@@ -983,5 +840,5 @@ func shutdownAll(list []*Server) {
 	for _, s := range list {
 		served += s.conns.served.Load()
 	}
-	reportDrained(served)
+	self.drained(served)
 }

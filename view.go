@@ -173,7 +173,7 @@ type viewSet struct {
 }
 
 func newViewCache(c ServerConfig) *viewCache {
-	v := &viewCache{fsys: c.ViewFS, where: "fs.FS", auto: c.ViewAutoReload}
+	v := &viewCache{fsys: c.ViewFS, where: "fs.FS", auto: c.ViewAutoReload || devOn(false)}
 	if v.fsys == nil {
 		dir := c.ViewPath
 		if dir == "" {

@@ -134,7 +134,7 @@ func newMaster(opts Options) (*master, error) {
 	// restart has checked it.
 	m.warnOnly = !m.restarted
 	m.watchBin = opts.WatchBinary
-	if devOn(opts.Dev) {
+	if DevOn(opts.Dev) {
 		if err := m.prepareBuilder(opts); err != nil {
 			log.Error("baton: development mode off", "err", err)
 		}

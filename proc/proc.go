@@ -216,8 +216,17 @@ func (o Options) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
 
+// DrainTimeout returns the drain timeout a setting v asks for: v if it is
+// positive, else the duration in EnvDrainTimeout if it parses and is
+// positive, else DefaultDrainTimeout. The master and baton's servers both
+// decide by it. An invalid EnvDrainTimeout is logged on log, if not nil.
+func DrainTimeout(v time.Duration, log *slog.Logger) time.Duration {
+	return timeout(v, EnvDrainTimeout, DefaultDrainTimeout, log)
+}
+
 // timeout returns v if it is non-zero, else the duration in the environment
-// variable env if it parses and is positive, else def.
+// variable env if it parses and is positive, else def. An invalid value is
+// logged on log, if not nil.
 func timeout(v time.Duration, env string, def time.Duration, log *slog.Logger) time.Duration {
 	if v > 0 {
 		return v
@@ -227,7 +236,9 @@ func timeout(v time.Duration, env string, def time.Duration, log *slog.Logger) t
 		if err == nil && d > 0 {
 			return d
 		}
-		log.Warn("baton: ignoring invalid duration", "env", env, "value", s)
+		if log != nil {
+			log.Warn("baton: ignoring invalid duration", "env", env, "value", s)
+		}
 	}
 	return def
 }
@@ -340,8 +351,12 @@ func Init(opts Options) (*Worker, error) {
 	return initW, initErr
 }
 
-// devOn reports whether development mode is on: EnvDev when set, else opt.
-func devOn(opt bool) bool {
+// DevOn reports whether development mode is on: EnvDev when it names a
+// state ("1", "true", "on", "yes" or "0", "false", "off", "no"), else
+// opt, the setting of the program (Options.Dev, "dev:" in baton's
+// configuration file). It is the one rule: the master and baton both
+// decide by it.
+func DevOn(opt bool) bool {
 	switch os.Getenv(EnvDev) {
 	case "1", "true", "TRUE", "True", "on", "ON", "yes":
 		return true
