@@ -119,7 +119,7 @@ func startCmd(newCmd func() *exec.Cmd) (*exec.Cmd, error) {
 
 // kill stops the program and every process below it, so that none starts
 // another between the listing and the kill, then kills them all and the
-// program's process group, and waits for the program's exit. Once the
+// program's process group, and waits until they have all exited. Once the
 // program has exited and been reaped, its pid may be another's and its
 // orphans have other parents: then only its group is killed.
 func (p *Program) kill(t testing.TB) {
@@ -143,10 +143,25 @@ func (p *Program) kill(t testing.TB) {
 	for pid := range stopped {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
 	select {
 	case <-p.exited:
-	case <-time.After(10 * time.Second):
+	case <-deadline.C:
 		t.Errorf("pid %d did not exit after SIGKILL", p.PID)
+		return
+	}
+	// A SIGKILL takes effect when the process next runs: wait for that,
+	// so that nothing of the test outlives it.
+	for pid := range stopped {
+		for !Gone(pid) {
+			select {
+			case <-deadline.C:
+				t.Errorf("pid %d below %d did not exit after SIGKILL", pid, p.PID)
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
 	}
 }
 
