@@ -19,19 +19,19 @@ import (
 func TestAdminInBrowser(t *testing.T) {
 	browser.Require(t)
 	p := startProgram(t, build(t, "./examples/admin"), freePort(t))
-	w1 := p.waitServing(0, 30*time.Second)
+	w1 := p.WaitServing(0, 30*time.Second)
 
 	b := browser.Start(t)
 	page := b.NewPage(t)
-	if err := page.Navigate(p.url("/debug/admin")); err != nil {
+	if err := page.Navigate(p.URL("/debug/admin")); err != nil {
 		t.Fatal(err)
 	}
 	shots := browser.ArtifactDir(t)
 	if got, err := page.Text("#worker-pid"); err != nil || got != strconv.Itoa(w1) {
 		t.Fatalf("worker pid on the page = %q, %v; want %d", got, err, w1)
 	}
-	if got, _ := page.Text("#master-pid"); got != strconv.Itoa(p.pid) {
-		t.Errorf("master pid on the page = %q, want %d", got, p.pid)
+	if got, _ := page.Text("#master-pid"); got != strconv.Itoa(p.PID) {
+		t.Errorf("master pid on the page = %q, want %d", got, p.PID)
 	}
 	if err := page.Screenshot(filepath.Join(shots, "admin-before.png")); err != nil {
 		t.Error(err)
@@ -46,7 +46,7 @@ func TestAdminInBrowser(t *testing.T) {
 	if err := page.WaitFor(notSame, 30*time.Second); err != nil {
 		t.Fatalf("the page never showed a new worker: %v", err)
 	}
-	w2, _ := p.workerPID()
+	w2, _ := p.WorkerPID()
 	if got, _ := page.Text("#worker-pid"); got != strconv.Itoa(w2) {
 		t.Errorf("worker pid on the page after Reload = %q, want the new worker %d", got, w2)
 	}

@@ -29,11 +29,11 @@ func TestWatchBinary(t *testing.T) {
 	cfg := filepath.Join(dir, "config.yaml")
 	writeConfig(t, cfg, "graceful:\n  watchBinary: true\n")
 	p := startProgram(t, exe, freePort(t), "BATON_CONFIG="+cfg)
-	w1 := p.waitServing(0, 30*time.Second)
+	w1 := p.WaitServing(0, 30*time.Second)
 	p.waitLog("baton: watching the binary", 10*time.Second)
-	reloads := func() int { return strings.Count(p.log(), `msg="baton: reload complete" trigger=watch`) }
+	reloads := func() int { return strings.Count(p.Log.String(), `msg="baton: reload complete" trigger=watch`) }
 
-	l := startLoad(fmt.Sprintf("127.0.0.1:%d", p.port), "/pid", 1, 2*time.Minute)
+	l := startLoad(fmt.Sprintf("127.0.0.1:%d", p.Port), "/pid", 1, 2*time.Minute)
 
 	// A copy that pauses half-way: the running file cannot be opened for
 	// writing (ETXTBSY), so it is replaced, as cp --remove-destination
@@ -65,15 +65,15 @@ func TestWatchBinary(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	w2 := p.waitServing(w1, 30*time.Second)
-	if _, body, _ := p.get("/"); body != "deploy two" {
+	w2 := p.WaitServing(w1, 30*time.Second)
+	if _, body, _ := p.Get("/"); body != "deploy two" {
 		t.Errorf("GET / after the copy = %q, want %q", body, "deploy two")
 	}
 
 	// A rename into place.
 	install(t, v1, exe)
-	p.waitServing(w2, 30*time.Second)
-	if _, body, _ := p.get("/"); body != "deploy one" {
+	p.WaitServing(w2, 30*time.Second)
+	if _, body, _ := p.Get("/"); body != "deploy one" {
 		t.Errorf("GET / after the rename = %q, want %q", body, "deploy one")
 	}
 	// Settle: anything still to come from these two deploys (a second
@@ -83,7 +83,7 @@ func TestWatchBinary(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if n := reloads(); n != 2 {
-		t.Errorf("%d reloads for two deploys, want exactly 2:\n%s", n, p.log())
+		t.Errorf("%d reloads for two deploys, want exactly 2:\n%s", n, p.Log.String())
 	}
 
 	byKind := l.finish()

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/proctest"
 )
 
 func writeConfig(t *testing.T, path, text string) {
@@ -30,9 +32,9 @@ func TestConfigHotReload(t *testing.T) {
 	}
 	writeConfig(t, cfg, file(p1, "one"))
 	p := startProgram(t, build(t, "./testdata/app"), p1, "PORT=", "BATON_CONFIG="+cfg)
-	w := p.waitServing(0, 30*time.Second)
+	w := p.WaitServing(0, 30*time.Second)
 	greeting := func() string {
-		_, body, _ := p.get("/cfg?key=app.greeting")
+		_, body, _ := p.Get("/cfg?key=app.greeting")
 		return body
 	}
 	if g := greeting(); g != "one" {
@@ -43,15 +45,15 @@ func TestConfigHotReload(t *testing.T) {
 	writeConfig(t, cfg, file(p1, "two"))
 	waitFor(t, "the new value", 10*time.Second, func() bool { return greeting() == "two" })
 	p.waitLog(`app: config changed "one" -> "two"`, 10*time.Second)
-	if pid, _ := p.workerPID(); pid != w {
+	if pid, _ := p.WorkerPID(); pid != w {
 		t.Errorf("worker changed from %d to %d for a value change", w, pid)
 	}
 
 	// Garbage is rejected and the running configuration stays.
 	writeConfig(t, cfg, "server:\n  address: [oops\n")
 	p.waitLog("config rejected", 10*time.Second)
-	if !strings.Contains(p.log(), cfg+":") {
-		t.Errorf("the rejection does not name the file:\n%s", p.log())
+	if !strings.Contains(p.Log.String(), cfg+":") {
+		t.Errorf("the rejection does not name the file:\n%s", p.Log.String())
 	}
 	if g := greeting(); g != "two" {
 		t.Errorf("after garbage greeting = %q, want two", g)
@@ -59,8 +61,8 @@ func TestConfigHotReload(t *testing.T) {
 
 	// A new port takes a graceful reload; the old port is closed.
 	writeConfig(t, cfg, file(p2, "three"))
-	p.port = p2
-	nw := p.waitServing(w, 30*time.Second)
+	p.Port = p2
+	nw := p.WaitServing(w, 30*time.Second)
 	if g := greeting(); g != "three" {
 		t.Errorf("greeting on the new port = %q", g)
 	}
@@ -71,7 +73,7 @@ func TestConfigHotReload(t *testing.T) {
 		}
 		return err != nil
 	})
-	if !alive(p.pid) || nw == w {
+	if proctest.Gone(p.PID) || nw == w {
 		t.Error("the port change did not reload under the same master")
 	}
 }
@@ -80,11 +82,11 @@ func TestInvalidConfigAtStartStopsTheProgram(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	writeConfig(t, cfg, "server:\n  address: \":1\"\n  drainTimeout: soon\n")
 	p := startProgram(t, build(t, "./testdata/app"), freePort(t), "PORT=", "BATON_CONFIG="+cfg)
-	if code := p.waitExit(30 * time.Second); code == 0 {
+	if code := p.WaitExit(30 * time.Second); code == 0 {
 		t.Error("the master exited 0 with an invalid configuration")
 	}
-	if want := cfg + ":3: server.drainTimeout"; !strings.Contains(p.log(), want) {
-		t.Errorf("the log does not name %q:\n%s", want, p.log())
+	if want := cfg + ":3: server.drainTimeout"; !strings.Contains(p.Log.String(), want) {
+		t.Errorf("the log does not name %q:\n%s", want, p.Log.String())
 	}
 }
 
@@ -97,13 +99,13 @@ func TestConfigGracefulOff(t *testing.T) {
 	var pid int
 	waitFor(t, "the program to serve", 30*time.Second, func() bool {
 		var err error
-		pid, err = p.workerPID()
+		pid, err = p.WorkerPID()
 		return err == nil
 	})
-	if pid != p.pid {
-		t.Errorf("GET /pid = %d, want the process started, %d (no master)", pid, p.pid)
+	if pid != p.PID {
+		t.Errorf("GET /pid = %d, want the process started, %d (no master)", pid, p.PID)
 	}
-	if kids := children(p.pid); len(kids) != 0 {
+	if kids := proctest.Children(p.PID); len(kids) != 0 {
 		t.Errorf("the program has children %v, want none", kids)
 	}
 }

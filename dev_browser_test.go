@@ -25,7 +25,7 @@ func TestDevModeInBrowser(t *testing.T) {
 	b := browser.Start(t)
 	page := b.NewPage(t)
 	shots := browser.ArtifactDir(t)
-	if err := page.Navigate(p.url("/")); err != nil {
+	if err := page.Navigate(p.URL("/")); err != nil {
 		t.Fatal(err)
 	}
 	connected := func(what string) {
@@ -63,8 +63,8 @@ func TestDevModeInBrowser(t *testing.T) {
 		t.Fatalf("the page did not reload with the new template: %v", err)
 	}
 	connected("after the template change")
-	if strings.Contains(p.log(), "baton: build 1") {
-		t.Errorf("a static file or template change started a build:\n%s", p.log())
+	if strings.Contains(p.Log.String(), "baton: build 1") {
+		t.Errorf("a static file or template change started a build:\n%s", p.Log.String())
 	}
 	if got, _ := page.Text("#pid"); got != pid0 {
 		t.Errorf("the page came from worker %s after static changes, want the same worker %s", got, pid0)
@@ -80,8 +80,8 @@ func TestDevModeInBrowser(t *testing.T) {
 	if err := page.WaitFor(`document.querySelector("#message") && document.querySelector("#message").textContent === "edited in the browser test"`, 60*time.Second); err != nil {
 		t.Fatalf("the page never showed the edited handler: %v", err)
 	}
-	if !strings.Contains(p.log(), "baton: build 1 ready in") {
-		t.Errorf("the page reloaded before the master reported build 1 ready:\n%s", p.log())
+	if !strings.Contains(p.Log.String(), "baton: build 1 ready in") {
+		t.Errorf("the page reloaded before the master reported build 1 ready:\n%s", p.Log.String())
 	}
 	if got, _ := page.Text("#pid"); got == pid0 || got == "" {
 		t.Errorf("the page after the edit came from worker %q, want a new one (old %s)", got, pid0)

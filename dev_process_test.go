@@ -106,7 +106,7 @@ func startDev(t *testing.T, dir string, env ...string) *program {
 	// cannot remove its build directory itself).
 	all := append([]string{"BATON_DEV=1", "BATON_DEV_DIR=" + dir, "TMPDIR=" + t.TempDir()}, devEnv...)
 	p := startProgram(t, bin, freePort(t), append(all, env...)...)
-	p.waitServing(0, 30*time.Second)
+	p.WaitServing(0, 30*time.Second)
 	// The master's line, once the watch is set up (not the worker's
 	// "watching static files").
 	p.waitLog("baton: development mode: watching example.com/devapp", 30*time.Second)
@@ -115,7 +115,7 @@ func startDev(t *testing.T, dir string, env ...string) *program {
 
 // body returns the body of GET path, or the error's text.
 func (p *program) body(path string) string {
-	_, b, err := p.get(path)
+	_, b, err := p.Get(path)
 	if err != nil {
 		return err.Error()
 	}
@@ -140,7 +140,7 @@ func TestDevModeRebuild(t *testing.T) {
 		t.Fatalf("the page lacks the development script, or shows an overlay:\n%s", page)
 	}
 
-	l := startLoad(fmt.Sprintf("127.0.0.1:%d", p.port), "/pid", 1, 2*time.Minute)
+	l := startLoad(fmt.Sprintf("127.0.0.1:%d", p.Port), "/pid", 1, 2*time.Minute)
 
 	// An edit: the new code serves once built.
 	saved := time.Now()
@@ -162,8 +162,8 @@ func TestDevModeRebuild(t *testing.T) {
 	if !regexp.MustCompile(`main\.go:\d+:\d+: undefined: undefinedName`).MatchString(page) {
 		t.Errorf("the overlay lacks the compiler's file:line and message:\n%s", page)
 	}
-	if !regexp.MustCompile(`main\.go:\d+:\d+: undefined: undefinedName`).MatchString(p.log()) {
-		t.Errorf("the terminal lacks the compiler output:\n%s", p.log())
+	if !regexp.MustCompile(`main\.go:\d+:\d+: undefined: undefinedName`).MatchString(p.Log.String()) {
+		t.Errorf("the terminal lacks the compiler output:\n%s", p.Log.String())
 	}
 	if got := p.body("/message"); strings.Contains(got, "overlay") {
 		t.Errorf("a text/plain answer got the overlay: %q", got)
@@ -209,7 +209,7 @@ func TestDevModeRebuild(t *testing.T) {
 	var lines []string
 	for _, n := range []int{1, 4} {
 		re := regexp.MustCompile(fmt.Sprintf(`baton: build %d ready in [^\n]*`, n))
-		lines = append(lines, re.FindString(p.log()))
+		lines = append(lines, re.FindString(p.Log.String()))
 	}
 	t.Logf("save to new code serving: %v under load (build 1), %v idle (build 4); go build alone for the same change: %v\nthe master said:\n  %s\n  %s",
 		saveToServe.Round(time.Millisecond), quietToServe.Round(time.Millisecond), alone.Round(time.Millisecond), lines[0], lines[1])

@@ -5,25 +5,18 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/proctest"
 )
 
-// builds caches the programs the process tests compile.
-var builds struct {
-	sync.Mutex
-	dir  string
-	bins map[string]string
-}
+// builds holds the programs the process tests compile.
+var builds proctest.Builds
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	builds.Lock()
-	if builds.dir != "" {
-		os.RemoveAll(builds.dir)
-	}
-	builds.Unlock()
+	builds.Remove()
 	if code == 0 {
 		if leaked := leakedGoroutines(); leaked != "" {
 			fmt.Fprintf(os.Stderr, "goroutines of baton still running after the tests:\n%s\n", leaked)

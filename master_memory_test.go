@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/proctest"
 )
 
 // TestMasterMemoryBounded reloads examples/hello 100 times into the same
@@ -25,7 +27,7 @@ func TestMasterMemoryBounded(t *testing.T) {
 	)
 	bin := build(t, "./examples/hello")
 	p := startProgram(t, bin, freePort(t))
-	cur := p.waitServing(0, 30*time.Second)
+	cur := p.WaitServing(0, 30*time.Second)
 	deadline := time.Now().Add(3 * time.Minute)
 	var firstRSS, firstAnon, peakRSS, lastRSS, lastAnon int
 	for i := 1; i <= reloads; i++ {
@@ -33,10 +35,10 @@ func TestMasterMemoryBounded(t *testing.T) {
 			t.Fatalf("only %d reloads in 3 minutes", i-1)
 		}
 		old := cur
-		p.signal(syscall.SIGUSR1)
-		cur = p.waitServing(old, 30*time.Second)
-		waitFor(t, fmt.Sprintf("old worker %d to be reaped", old), 30*time.Second, func() bool { return reaped(old) })
-		rss, anon := rssKiB(p.pid)
+		p.Signal(syscall.SIGUSR1)
+		cur = p.WaitServing(old, 30*time.Second)
+		waitFor(t, fmt.Sprintf("old worker %d to be reaped", old), 30*time.Second, func() bool { return proctest.Reaped(old) })
+		rss, anon := proctest.RSS(p.PID)
 		peakRSS = max(peakRSS, rss)
 		if i == 5 {
 			firstRSS, firstAnon = rss, anon

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/proctest"
 )
 
 // A load client speaks HTTP/1.1 itself and never retries: every refused,
@@ -171,7 +173,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	bin := build(t, "./examples/hello")
 	port := freePort(t)
 	p := startProgram(t, bin, port)
-	cur := p.waitServing(0, 30*time.Second)
+	cur := p.WaitServing(0, 30*time.Second)
 
 	l := startLoad(fmt.Sprintf("127.0.0.1:%d", port), "/pid", 8, 3*time.Minute)
 	type reload struct {
@@ -184,37 +186,37 @@ func TestReloadUnderLoad(t *testing.T) {
 	for i := 0; i < reloads; i++ {
 		old := cur
 		at := time.Now()
-		p.signal(syscall.SIGUSR1)
-		cur = p.waitServing(old, 30*time.Second)
+		p.Signal(syscall.SIGUSR1)
+		cur = p.WaitServing(old, 30*time.Second)
 		history = append(history, reload{at: at, old: old, new: cur})
 		waitFor(t, fmt.Sprintf("old worker %d to exit and be reaped", old), 60*time.Second, func() bool {
-			if k := len(children(p.pid)); k > maxKids {
+			if k := len(proctest.Children(p.PID)); k > maxKids {
 				maxKids = k
 			}
-			return reaped(old)
+			return proctest.Reaped(old)
 		})
-		if z := zombies(p.pid); len(z) > 0 {
+		if z := proctest.Zombies(p.PID); len(z) > 0 {
 			t.Errorf("after reload %d (old %d, new %d) the master has zombie children %v", i+1, old, cur, z)
 		}
 		if i == 0 {
-			fdFirst = fdCount(p.pid)
+			fdFirst = proctest.FDCount(p.PID)
 		}
 		// Pace the reloads (this is load shape, not a readiness wait): the
 		// idle pooled clients send once a second, so a cycle of 1.3 s
 		// leaves their connections idle on the worker being drained.
 		time.Sleep(time.Until(at.Add(1300 * time.Millisecond)))
-		mr, ma := rssKiB(p.pid)
-		wr, wa := rssKiB(cur)
+		mr, ma := proctest.RSS(p.PID)
+		wr, wa := proctest.RSS(cur)
 		masterRSS, masterAnon = max(masterRSS, mr), max(masterAnon, ma)
 		workerRSS, workerAnon = max(workerRSS, wr), max(workerAnon, wa)
 	}
-	fdLast := fdCount(p.pid)
+	fdLast := proctest.FDCount(p.PID)
 	byKind := l.finish()
 
-	if !alive(p.pid) {
-		t.Fatalf("master %d died", p.pid)
+	if proctest.Gone(p.PID) {
+		t.Fatalf("master %d died", p.PID)
 	}
-	if k := children(p.pid); len(k) != 1 || k[0] != cur {
+	if k := proctest.Children(p.PID); len(k) != 1 || k[0].PID != cur {
 		t.Errorf("master's children after the reloads = %v, want only the worker %d", k, cur)
 	}
 	if maxKids > 2 {
@@ -227,7 +229,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	// The figures.
 	var all []sample
 	var report strings.Builder
-	fmt.Fprintf(&report, "%d reloads of examples/hello under load (master pid %d constant)\n", reloads, p.pid)
+	fmt.Fprintf(&report, "%d reloads of examples/hello under load (master pid %d constant)\n", reloads, p.PID)
 	fmt.Fprintf(&report, "%-12s %8s %8s %10s %10s %10s   failures\n", "clients", "requests", "failed", "p50", "p99", "max")
 	failed := 0
 	for _, kind := range []string{"keep-alive", "new-conn", "idle-pooled"} {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baton-go/baton/internal/proctest"
 	"github.com/baton-go/baton/internal/selfsigned"
 )
 
@@ -27,31 +27,31 @@ func TestReloadServesNewBinary(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "hello")
 	install(t, v1, bin)
 	p := startProgram(t, bin, freePort(t))
-	w1 := p.waitServing(0, 30*time.Second)
-	if _, body, _ := p.get("/"); body != "version one" {
+	w1 := p.WaitServing(0, 30*time.Second)
+	if _, body, _ := p.Get("/"); body != "version one" {
 		t.Fatalf("GET / = %q before the reload", body)
 	}
 	install(t, v2, bin)
-	p.signal(syscall.SIGUSR1)
-	w2 := p.waitServing(w1, 30*time.Second)
-	if _, body, _ := p.get("/"); body != "version two" {
+	p.Signal(syscall.SIGUSR1)
+	w2 := p.WaitServing(w1, 30*time.Second)
+	if _, body, _ := p.Get("/"); body != "version two" {
 		t.Errorf("GET / = %q after the reload, want the new binary's answer", body)
 	}
-	if !alive(p.pid) {
+	if proctest.Gone(p.PID) {
 		t.Fatal("master died")
 	}
-	waitFor(t, "the old worker to exit and be reaped", 30*time.Second, func() bool { return reaped(w1) })
-	if k := children(p.pid); len(k) != 1 || k[0] != w2 {
+	waitFor(t, "the old worker to exit and be reaped", 30*time.Second, func() bool { return proctest.Reaped(w1) })
+	if k := proctest.Children(p.PID); len(k) != 1 || k[0].PID != w2 {
 		t.Errorf("children of the master = %v, want [%d]", k, w2)
 	}
-	if w1 == p.pid || w2 == p.pid {
-		t.Errorf("the master %d serves requests itself", p.pid)
+	if w1 == p.PID || w2 == p.PID {
+		t.Errorf("the master %d serves requests itself", p.PID)
 	}
 }
 
 func TestLongRequestFinishesOnOldWorker(t *testing.T) {
 	p := startProgram(t, build(t, "./examples/hello"), freePort(t))
-	old := p.waitServing(0, 30*time.Second)
+	old := p.WaitServing(0, 30*time.Second)
 	type result struct {
 		code int
 		body string
@@ -60,14 +60,14 @@ func TestLongRequestFinishesOnOldWorker(t *testing.T) {
 	done := make(chan result, 1)
 	before := sockets(old)
 	go func() {
-		code, body, err := p.get("/sleep?ms=3000")
+		code, body, err := p.Get("/sleep?ms=3000")
 		done <- result{code, body, err}
 	}()
 	waitFor(t, "the old worker to accept the long request", 10*time.Second, func() bool {
 		return acceptedSince(old, before)
 	})
-	p.signal(syscall.SIGUSR1)
-	p.waitServing(old, 30*time.Second)
+	p.Signal(syscall.SIGUSR1)
+	p.WaitServing(old, 30*time.Second)
 	r := <-done
 	if r.err != nil || r.code != 200 || r.body != fmt.Sprintf("slept 3000 ms in %d", old) {
 		t.Errorf("long request across a reload = %d %q %v, want 200 from the old worker %d", r.code, r.body, r.err, old)
@@ -104,9 +104,9 @@ func TestBadBinariesKeepTheOldWorker(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "app")
 	install(t, good, bin)
 	p := startProgram(t, bin, freePort(t), "BATON_READY_TIMEOUT=2s")
-	serving := p.waitServing(0, 30*time.Second)
+	serving := p.WaitServing(0, 30*time.Second)
 
-	l := startLoad(fmt.Sprintf("127.0.0.1:%d", p.port), "/pid", 2, 3*time.Minute)
+	l := startLoad(fmt.Sprintf("127.0.0.1:%d", p.Port), "/pid", 2, 3*time.Minute)
 	cases := []struct{ mode, cause string }{
 		{"exit", "status 3"},
 		{"panic", "boom: bad build"},
@@ -115,27 +115,27 @@ func TestBadBinariesKeepTheOldWorker(t *testing.T) {
 	}
 	for _, c := range cases {
 		install(t, build(t, "./testdata/app", "mode="+c.mode), bin)
-		code, body, err := p.post("/reload")
+		code, body, err := p.Post("/reload")
 		if err != nil || code != 500 || !strings.Contains(body, c.cause) {
 			t.Errorf("reload into a %q binary = %d %q %v, want 500 naming %q", c.mode, code, body, err, c.cause)
 		}
-		if pid, err := p.workerPID(); err != nil || pid != serving {
+		if pid, err := p.WorkerPID(); err != nil || pid != serving {
 			t.Errorf("after the %q binary the worker is %d (%v), want the old one %d", c.mode, pid, err, serving)
 		}
 		waitFor(t, "the failed worker to be reaped", 10*time.Second, func() bool {
-			k := children(p.pid)
-			return len(k) == 1 && k[0] == serving
+			k := proctest.Children(p.PID)
+			return len(k) == 1 && k[0].PID == serving
 		})
-		if !strings.Contains(p.log(), c.cause) {
+		if !strings.Contains(p.Log.String(), c.cause) {
 			t.Errorf("the log does not state the cause %q", c.cause)
 		}
 	}
 	install(t, good2, bin)
-	if code, body, err := p.post("/reload"); err != nil || code != 200 || body != "reloaded" {
+	if code, body, err := p.Post("/reload"); err != nil || code != 200 || body != "reloaded" {
 		t.Errorf("reload into a good binary = %d %q %v", code, body, err)
 	}
-	p.waitServing(serving, 30*time.Second)
-	if _, body, _ := p.get("/"); body != "good two" {
+	p.WaitServing(serving, 30*time.Second)
+	if _, body, _ := p.Get("/"); body != "good two" {
 		t.Errorf("GET / = %q after the good reload", body)
 	}
 	for kind, ss := range l.finish() {
@@ -167,7 +167,7 @@ func TestReloadHandsOverEveryListener(t *testing.T) {
 	port2, port3 := freePort(t), freePort(t)
 	p := startProgram(t, build(t, "./testdata/app"), freePort(t),
 		"PORT2="+strconv.Itoa(port2), "PORT3="+strconv.Itoa(port3), "CERT="+cert, "KEY="+key)
-	old := p.waitServing(0, 30*time.Second)
+	old := p.WaitServing(0, 30*time.Second)
 	tlsAddr := fmt.Sprintf("127.0.0.1:%d", port3)
 	before := certFingerprint(t, tlsAddr)
 
@@ -175,9 +175,9 @@ func TestReloadHandsOverEveryListener(t *testing.T) {
 	if err := selfsigned.Write(cert, key, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	p.signal(syscall.SIGUSR1)
-	cur := p.waitServing(old, 30*time.Second)
-	waitFor(t, "the old worker to exit and be reaped", 30*time.Second, func() bool { return reaped(old) })
+	p.Signal(syscall.SIGUSR1)
+	cur := p.WaitServing(old, 30*time.Second)
+	waitFor(t, "the old worker to exit and be reaped", 30*time.Second, func() bool { return proctest.Reaped(old) })
 
 	insecure := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true, DisableKeepAlives: true}}
@@ -205,22 +205,22 @@ func TestShutdownSignalsFinishInFlight(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			p := startProgram(t, bin, freePort(t))
-			w := p.waitServing(0, 30*time.Second)
+			w := p.WaitServing(0, 30*time.Second)
 			done := make(chan string, 1)
 			before := sockets(w)
 			go func() {
-				code, body, err := p.get("/sleep?ms=700")
+				code, body, err := p.Get("/sleep?ms=700")
 				done <- fmt.Sprint(code, " ", body, " ", err)
 			}()
 			waitFor(t, "the worker to accept the request", 10*time.Second, func() bool { return acceptedSince(w, before) })
-			p.signal(sig)
+			p.Signal(sig)
 			if got, want := <-done, fmt.Sprintf("200 slept 700 ms in %d <nil>", w); got != want {
 				t.Errorf("in-flight request = %q, want %q", got, want)
 			}
-			if code := p.waitExit(30 * time.Second); code != 0 {
+			if code := p.WaitExit(30 * time.Second); code != 0 {
 				t.Errorf("exit code after %v = %d, want 0", sig, code)
 			}
-			if alive(w) {
+			if !proctest.Gone(w) {
 				t.Errorf("worker %d outlived the master", w)
 			}
 		})
@@ -229,27 +229,27 @@ func TestShutdownSignalsFinishInFlight(t *testing.T) {
 
 func TestWorkerKilledIsReplaced(t *testing.T) {
 	p := startProgram(t, build(t, "./examples/hello"), freePort(t))
-	w := p.waitServing(0, 30*time.Second)
+	w := p.WaitServing(0, 30*time.Second)
 	start := time.Now()
 	syscall.Kill(w, syscall.SIGKILL)
-	nw := p.waitServing(w, 10*time.Second)
+	nw := p.WaitServing(w, 10*time.Second)
 	took := time.Since(start)
 	t.Logf("worker %d killed, %d serving after %v", w, nw, took.Round(time.Millisecond))
 	if took > 3*time.Second {
 		t.Errorf("replacement took %v", took)
 	}
-	if z := zombies(p.pid); len(z) > 0 {
+	if z := proctest.Zombies(p.PID); len(z) > 0 {
 		t.Errorf("zombies %v", z)
 	}
 }
 
 func TestMasterKilledLeavesNoWorker(t *testing.T) {
 	p := startProgram(t, build(t, "./examples/hello"), freePort(t))
-	w := p.waitServing(0, 30*time.Second)
-	syscall.Kill(p.pid, syscall.SIGKILL)
-	waitFor(t, "the orphaned worker to exit", 40*time.Second, func() bool { return !alive(w) })
+	w := p.WaitServing(0, 30*time.Second)
+	syscall.Kill(p.PID, syscall.SIGKILL)
+	waitFor(t, "the orphaned worker to exit", 40*time.Second, func() bool { return proctest.Gone(w) })
 	waitFor(t, "the port to close", 10*time.Second, func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p.port), time.Second)
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p.Port), time.Second)
 		if err == nil {
 			c.Close()
 		}
@@ -259,11 +259,11 @@ func TestMasterKilledLeavesNoWorker(t *testing.T) {
 
 func TestFirstWorkerFailureEndsTheMaster(t *testing.T) {
 	p := startProgram(t, build(t, "./testdata/app", "mode=nostart"), freePort(t))
-	if code := p.waitExit(30 * time.Second); code == 0 {
+	if code := p.WaitExit(30 * time.Second); code == 0 {
 		t.Errorf("master exit code = 0, want non-zero")
 	}
-	if !strings.Contains(p.log(), "load HTTPS pair") {
-		t.Errorf("log does not name the cause:\n%s", p.log())
+	if !strings.Contains(p.Log.String(), "load HTTPS pair") {
+		t.Errorf("log does not name the cause:\n%s", p.Log.String())
 	}
 }
 
@@ -272,22 +272,22 @@ func TestRestartKeepsPidAndSockets(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "app")
 	install(t, build(t, "./testdata/app"), bin)
 	p := startProgram(t, bin, freePort(t))
-	w := p.waitServing(0, 30*time.Second)
-	l := startLoad(fmt.Sprintf("127.0.0.1:%d", p.port), "/pid", 3, 3*time.Minute)
+	w := p.WaitServing(0, 30*time.Second)
+	l := startLoad(fmt.Sprintf("127.0.0.1:%d", p.Port), "/pid", 3, 3*time.Minute)
 	install(t, v2, bin)
-	p.signal(syscall.SIGUSR2)
-	nw := p.waitServing(w, 30*time.Second)
-	if _, body, _ := p.get("/"); body != "restarted" {
+	p.Signal(syscall.SIGUSR2)
+	nw := p.WaitServing(w, 30*time.Second)
+	if _, body, _ := p.Get("/"); body != "restarted" {
 		t.Errorf("GET / after restart = %q", body)
 	}
-	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid)); !strings.HasPrefix(exe, bin) {
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID)); !strings.HasPrefix(exe, bin) {
 		t.Errorf("master runs %q, want the binary on disk %q", exe, bin)
 	}
 	// A restart asked for by a handler works the same way.
-	if code, body, err := p.post("/restart"); err != nil || code != 200 {
+	if code, body, err := p.Post("/restart"); err != nil || code != 200 {
 		t.Errorf("POST /restart = %d %q %v", code, body, err)
 	}
-	p.waitServing(nw, 30*time.Second)
+	p.WaitServing(nw, 30*time.Second)
 	for kind, ss := range l.finish() {
 		for _, s := range ss {
 			if s.fail != "" {
@@ -296,7 +296,7 @@ func TestRestartKeepsPidAndSockets(t *testing.T) {
 			}
 		}
 	}
-	if !alive(p.pid) {
+	if proctest.Gone(p.PID) {
 		t.Error("master pid changed across the restart")
 	}
 }
@@ -306,33 +306,21 @@ func TestGoRunThenReload(t *testing.T) {
 		t.Skip("go run compiles hello")
 	}
 	port := freePort(t)
-	cmd := exec.Command("go", "run", "./examples/hello")
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
-	logPath := filepath.Join(t.TempDir(), "out.log")
-	logf, _ := os.Create(logPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for _, pid := range descendants(cmd.Process.Pid) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		logf.Close()
-	})
-	p := &program{t: t, port: port, exit: make(chan struct{}), logPath: logPath}
-	w := p.waitServing(0, 2*time.Minute)
+	p := &program{proctest.Start(t, proctest.Config{
+		Argv: []string{"go", "run", "./examples/hello"},
+		Env:  []string{"PORT=" + strconv.Itoa(port)},
+		Port: port,
+	})}
+	w := p.WaitServing(0, 2*time.Minute)
 	// The master is the program go run started: the worker's parent.
-	master, _, _ := procStat(w)
-	if pp, _, _ := procStat(master); pp != cmd.Process.Pid {
+	st, _ := proctest.Stat(w)
+	master := st.PPID
+	if st, _ := proctest.Stat(master); st.PPID != p.PID {
 		t.Fatalf("worker %d's parent %d is not go run's child", w, master)
 	}
 	syscall.Kill(master, syscall.SIGUSR1)
-	nw := p.waitServing(w, 30*time.Second)
-	if pp, _, _ := procStat(nw); pp != master {
-		t.Errorf("new worker %d's parent = %d, want the master %d", nw, pp, master)
+	nw := p.WaitServing(w, 30*time.Second)
+	if st, _ := proctest.Stat(nw); st.PPID != master {
+		t.Errorf("new worker %d's parent = %d, want the master %d", nw, st.PPID, master)
 	}
 }

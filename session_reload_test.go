@@ -26,7 +26,7 @@ func TestSessionSurvivesReloads(t *testing.T) {
 	env := []string{"XDG_CACHE_HOME=" + tmp, "STATE_DIRECTORY=", "TMPDIR=" + tmp}
 	bin := build(t, "./examples/login")
 	p := startProgram(t, bin, freePort(t), env...)
-	worker := p.waitServing(0, 30*time.Second)
+	worker := p.WaitServing(0, 30*time.Second)
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 20 * time.Second,
@@ -36,9 +36,9 @@ func TestSessionSurvivesReloads(t *testing.T) {
 		var resp *http.Response
 		var err error
 		if method == "POST" {
-			resp, err = c.PostForm(p.url(path), form)
+			resp, err = c.PostForm(p.URL(path), form)
 		} else {
-			resp, err = c.Get(p.url(path))
+			resp, err = c.Get(p.URL(path))
 		}
 		if err != nil {
 			t.Fatalf("%s %s: %v", method, path, err)
@@ -59,14 +59,14 @@ func TestSessionSurvivesReloads(t *testing.T) {
 		t.Fatalf("login = %d, want the greeting:\n%s", code, body)
 	}
 	for i := range 10 {
-		p.signal(syscall.SIGUSR1)
-		worker = p.waitServing(worker, 30*time.Second)
+		p.Signal(syscall.SIGUSR1)
+		worker = p.WaitServing(worker, 30*time.Second)
 		code, body := page("GET", "/", nil)
 		if code != 200 || !strings.Contains(body, "Hello, ann!") {
 			t.Fatalf("after reload %d (worker %d): GET / = %d, want the greeting:\n%s", i+1, worker, code, body)
 		}
 	}
-	u, _ := url.Parse(p.url("/"))
+	u, _ := url.Parse(p.URL("/"))
 	var id string
 	for _, ck := range jar.Cookies(u) {
 		if ck.Name == "batonsid" {
@@ -78,19 +78,19 @@ func TestSessionSurvivesReloads(t *testing.T) {
 		t.Errorf("session %q not in a file of %s: %v", id, dir, err)
 	}
 
-	p.signal(syscall.SIGUSR2)
-	p.waitServing(worker, 30*time.Second)
+	p.Signal(syscall.SIGUSR2)
+	p.WaitServing(worker, 30*time.Second)
 	if code, body := page("GET", "/", nil); code != 200 || !strings.Contains(body, "Hello, ann!") {
 		t.Fatalf("after a restart: GET / = %d, want the greeting:\n%s", code, body)
 	}
-	p.signal(syscall.SIGTERM)
-	if code := p.waitExit(30 * time.Second); code != 0 {
+	p.Signal(syscall.SIGTERM)
+	if code := p.WaitExit(30 * time.Second); code != 0 {
 		t.Fatalf("exit code after SIGTERM = %d, want 0", code)
 	}
 	// Cookies are not kept apart by port: the jar sends the session to
 	// the new program too.
 	p = startProgram(t, bin, freePort(t), env...)
-	p.waitServing(0, 30*time.Second)
+	p.WaitServing(0, 30*time.Second)
 	if code, body := page("GET", "/", nil); code != 200 || !strings.Contains(body, "Hello, ann!") {
 		t.Fatalf("after a stop and a start: GET / = %d, want the greeting:\n%s", code, body)
 	}
@@ -113,10 +113,10 @@ func TestSessionDirRefusedAtStart(t *testing.T) {
 	}
 	p := startProgram(t, build(t, "./examples/login"), freePort(t),
 		"XDG_CACHE_HOME="+tmp, "STATE_DIRECTORY=", "TMPDIR="+tmp)
-	if code := p.waitExit(30 * time.Second); code == 0 {
+	if code := p.WaitExit(30 * time.Second); code == 0 {
 		t.Errorf("exit code = 0, want a failure")
 	}
-	if log := p.log(); !strings.Contains(log, dir) || !strings.Contains(log, "session directory unsafe") {
+	if log := p.Log.String(); !strings.Contains(log, dir) || !strings.Contains(log, "session directory unsafe") {
 		t.Errorf("log does not name the unsafe directory %s:\n%s", dir, log)
 	}
 }

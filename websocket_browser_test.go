@@ -25,10 +25,10 @@ import (
 func TestChatPageSurvivesReload(t *testing.T) {
 	browser.Require(t)
 	p := startProgram(t, build(t, "./examples/websocket"), freePort(t))
-	old := p.waitServing(0, 30*time.Second)
+	old := p.WaitServing(0, 30*time.Second)
 
 	page := browser.Start(t).NewPage(t)
-	if err := page.Navigate(p.url("/")); err != nil {
+	if err := page.Navigate(p.URL("/")); err != nil {
 		t.Fatalf("open the chat page: %v", err)
 	}
 	connectedTo := func(pid int) string {
@@ -57,8 +57,8 @@ func TestChatPageSurvivesReload(t *testing.T) {
 		t.Errorf("screenshot: %v", err)
 	}
 
-	p.signal(syscall.SIGUSR1)
-	cur := p.waitServing(old, 30*time.Second)
+	p.Signal(syscall.SIGUSR1)
+	cur := p.WaitServing(old, 30*time.Second)
 	if err := page.WaitFor(connectedTo(cur), 10*time.Second); err != nil {
 		t.Fatalf("page did not reconnect to the new worker %d: %v", cur, err)
 	}
@@ -91,10 +91,10 @@ func TestChatPageSurvivesReload(t *testing.T) {
 func TestClockPageSurvivesReload(t *testing.T) {
 	browser.Require(t)
 	p := startProgram(t, build(t, "./examples/sse"), freePort(t))
-	old := p.waitServing(0, 30*time.Second)
+	old := p.WaitServing(0, 30*time.Second)
 
 	page := browser.Start(t).NewPage(t)
-	if err := page.Navigate(p.url("/")); err != nil {
+	if err := page.Navigate(p.URL("/")); err != nil {
 		t.Fatalf("open the clock page: %v", err)
 	}
 	showsPID := func(pid int) string {
@@ -103,8 +103,8 @@ func TestClockPageSurvivesReload(t *testing.T) {
 	if err := page.WaitFor(showsPID(old), 10*time.Second); err != nil {
 		t.Fatalf("page did not stream from worker %d: %v", old, err)
 	}
-	p.signal(syscall.SIGUSR1)
-	cur := p.waitServing(old, 30*time.Second)
+	p.Signal(syscall.SIGUSR1)
+	cur := p.WaitServing(old, 30*time.Second)
 	if err := page.WaitFor(showsPID(cur), 10*time.Second); err != nil {
 		t.Fatalf("page did not stream from the new worker %d: %v", cur, err)
 	}

@@ -22,6 +22,7 @@ import (
 	"unsafe"
 
 	"github.com/baton-go/baton"
+	"github.com/baton-go/baton/internal/proctest"
 	"github.com/gorilla/websocket"
 )
 
@@ -350,12 +351,12 @@ var drainLine = regexp.MustCompile(`time=(\S+) level=INFO msg="baton: draining" 
 // drainStarts returns when each worker of p logged the start of its
 // drain.
 func (p *program) drainStarts() map[int]time.Time {
-	p.t.Helper()
+	p.T.Helper()
 	starts := make(map[int]time.Time)
-	for _, m := range drainLine.FindAllStringSubmatch(p.log(), -1) {
+	for _, m := range drainLine.FindAllStringSubmatch(p.Log.String(), -1) {
 		at, err := time.Parse(time.RFC3339Nano, m[1])
 		if err != nil {
-			p.t.Fatalf("drain log time %q: %v", m[1], err)
+			p.T.Fatalf("drain log time %q: %v", m[1], err)
 		}
 		pid, _ := strconv.Atoi(m[2])
 		starts[pid] = at
@@ -367,7 +368,7 @@ func (p *program) drainStarts() map[int]time.Time {
 // returns when that was first seen.
 func watchReaped(pid int, d time.Duration) (time.Time, bool) {
 	deadline := time.Now().Add(d)
-	for !reaped(pid) {
+	for !proctest.Reaped(pid) {
 		if time.Now().After(deadline) {
 			return time.Time{}, false
 		}
@@ -396,20 +397,20 @@ func TestWebSocketsAndStreamsSurviveReloads(t *testing.T) {
 	)
 	wsProg := startProgram(t, build(t, "./examples/websocket"), freePort(t))
 	sseProg := startProgram(t, build(t, "./examples/sse"), freePort(t))
-	wsWorkers := []int{wsProg.waitServing(0, 30*time.Second)}
-	sseWorkers := []int{sseProg.waitServing(0, 30*time.Second)}
+	wsWorkers := []int{wsProg.WaitServing(0, 30*time.Second)}
+	sseWorkers := []int{sseProg.WaitServing(0, 30*time.Second)}
 
 	stop := make(chan struct{})
 	var clients sync.WaitGroup
 	wsClients := make([]*wsClient, nWS)
 	for i := range wsClients {
-		c := &wsClient{url: fmt.Sprintf("ws://127.0.0.1:%d/ws/echo", wsProg.port)}
+		c := &wsClient{url: fmt.Sprintf("ws://127.0.0.1:%d/ws/echo", wsProg.Port)}
 		wsClients[i] = c
 		clients.Go(func() { c.run(stop) })
 	}
 	sseClients := make([]*sseClient, nSSE)
 	for i := range sseClients {
-		c := &sseClient{url: sseProg.url("/events")}
+		c := &sseClient{url: sseProg.URL("/events")}
 		sseClients[i] = c
 		clients.Go(func() { c.run(stop) })
 	}
@@ -426,8 +427,8 @@ func TestWebSocketsAndStreamsSurviveReloads(t *testing.T) {
 	// flat out in this process, and the close latency is measured here,
 	// so heavier load would measure this process's scheduling instead.
 	kinds := []string{"keep-alive", "new-conn"}
-	wsLoad := startLoadKinds(fmt.Sprintf("127.0.0.1:%d", wsProg.port), "/pid", kinds, 1, 2*time.Minute)
-	sseLoad := startLoadKinds(fmt.Sprintf("127.0.0.1:%d", sseProg.port), "/pid", kinds, 1, 2*time.Minute)
+	wsLoad := startLoadKinds(fmt.Sprintf("127.0.0.1:%d", wsProg.Port), "/pid", kinds, 1, 2*time.Minute)
+	sseLoad := startLoadKinds(fmt.Sprintf("127.0.0.1:%d", sseProg.Port), "/pid", kinds, 1, 2*time.Minute)
 
 	connected := func(ws, sse int) func() bool {
 		return func() bool {
@@ -449,8 +450,8 @@ func TestWebSocketsAndStreamsSurviveReloads(t *testing.T) {
 	reapedAt := make(map[int]time.Time)
 	for i := 0; i < reloads; i++ {
 		oldWS, oldSSE := wsWorkers[len(wsWorkers)-1], sseWorkers[len(sseWorkers)-1]
-		wsProg.signal(syscall.SIGUSR1)
-		sseProg.signal(syscall.SIGUSR1)
+		wsProg.Signal(syscall.SIGUSR1)
+		sseProg.Signal(syscall.SIGUSR1)
 		// Watch the old workers from now on, so that the time each is
 		// seen gone is not late.
 		var reap sync.WaitGroup
@@ -465,8 +466,8 @@ func TestWebSocketsAndStreamsSurviveReloads(t *testing.T) {
 				}
 			})
 		}
-		newWS := wsProg.waitServing(oldWS, 30*time.Second)
-		newSSE := sseProg.waitServing(oldSSE, 30*time.Second)
+		newWS := wsProg.WaitServing(oldWS, 30*time.Second)
+		newSSE := sseProg.WaitServing(oldSSE, 30*time.Second)
 		wsWorkers, sseWorkers = append(wsWorkers, newWS), append(sseWorkers, newSSE)
 		reap.Wait()
 		for _, pid := range []int{oldWS, oldSSE} {
@@ -617,8 +618,8 @@ func TestWebSocketIgnoringCloseIsCutAtDrainTimeout(t *testing.T) {
 	}
 	const timeout = 1500 * time.Millisecond
 	p := startProgram(t, build(t, "./examples/websocket"), freePort(t), "BATON_DRAIN_TIMEOUT="+timeout.String())
-	old := p.waitServing(0, 30*time.Second)
-	url := fmt.Sprintf("ws://127.0.0.1:%d/ws/echo", p.port)
+	old := p.WaitServing(0, 30*time.Second)
+	url := fmt.Sprintf("ws://127.0.0.1:%d/ws/echo", p.Port)
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
 	deaf, _, err := d.Dial(url, nil)
 	if err != nil {
@@ -626,28 +627,28 @@ func TestWebSocketIgnoringCloseIsCutAtDrainTimeout(t *testing.T) {
 	}
 	defer deaf.Close()
 
-	p.signal(syscall.SIGUSR1)
+	p.Signal(syscall.SIGUSR1)
 	reapedCh := make(chan time.Time, 1)
 	go func() {
 		at, _ := watchReaped(old, 30*time.Second)
 		reapedCh <- at
 	}()
-	cur := p.waitServing(old, 30*time.Second)
+	cur := p.WaitServing(old, 30*time.Second)
 	gone := <-reapedCh
 	if gone.IsZero() {
 		t.Fatalf("old worker %d still present 30s after the reload", old)
 	}
 	drain, ok := p.drainStarts()[old]
 	if !ok {
-		t.Fatalf("old worker %d logged no drain:\n%s", old, p.log())
+		t.Fatalf("old worker %d logged no drain:\n%s", old, p.Log.String())
 	}
 	held := gone.Sub(drain)
 	t.Logf("old worker %d held the silent WebSocket for %v after its drain began (drain timeout %v)", old, held.Round(time.Millisecond), timeout)
 	if held < timeout-10*time.Millisecond || held > timeout+time.Second {
 		t.Errorf("old worker exited %v after its drain began, want at the drain timeout %v", held, timeout)
 	}
-	if !strings.Contains(p.log(), `msg="baton: drain timeout: closed WebSockets that did not finish" server=default pid=`+strconv.Itoa(old)) {
-		t.Errorf("old worker did not log the cut:\n%s", p.log())
+	if !strings.Contains(p.Log.String(), `msg="baton: drain timeout: closed WebSockets that did not finish" server=default pid=`+strconv.Itoa(old)) {
+		t.Errorf("old worker did not log the cut:\n%s", p.Log.String())
 	}
 
 	// What the client finds when it reads at last: the greeting, the

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baton-go/baton/internal/proctest"
 	"github.com/baton-go/baton/proc"
 )
 
@@ -33,7 +34,7 @@ func TestReloadRefusesUnsafeExecutable(t *testing.T) {
 	refused := 0
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a.t = t
+			a.T = t
 			if tt.root && os.Geteuid() != 0 {
 				t.Skip("skipping: changing the owner of a file needs root, and this test runs as uid", os.Geteuid())
 			}
@@ -42,21 +43,21 @@ func TestReloadRefusesUnsafeExecutable(t *testing.T) {
 				t.Fatal(err)
 			}
 			refused++
-			code, body, err := a.get("/reload")
+			code, body, err := a.Get("/reload")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if code != http.StatusInternalServerError || !strings.Contains(body, "unsafe executable") || !strings.Contains(body, tt.want) {
 				t.Errorf("GET /reload = %d %q, want 500 and an unsafe executable, %s", code, body, tt.want)
 			}
-			a.log.waitFor(t, 5*time.Second, refused, "reload failed", "unsafe executable")
-			if l := a.log.matching("reload failed", tt.want); len(l) != 1 {
+			a.Log.WaitFor(t, 5*time.Second, refused, "reload failed", "unsafe executable")
+			if l := a.Log.Matching("reload failed", tt.want); len(l) != 1 {
 				t.Errorf("log lines of the refusal: %q, want 1", l)
 			}
 			if w := a.worker(); w.pid != w1.pid || w.version != "v1" {
 				t.Errorf("worker after the refused reload = %+v, want the old v1 worker %d", w, w1.pid)
 			}
-			if c := children(a.pid); len(c) != 1 {
+			if c := proctest.Children(a.PID); len(c) != 1 {
 				t.Errorf("children of the master = %v, want only the old worker", c)
 			}
 			st := a.status()
@@ -66,7 +67,7 @@ func TestReloadRefusesUnsafeExecutable(t *testing.T) {
 			}
 		})
 	}
-	a.t = t
+	a.T = t
 	// A safe binary reloads fine afterwards.
 	a.swap("v2")
 	if body := a.mustGet("/reload"); body != "ok" {
@@ -87,14 +88,14 @@ func TestRestartRefusesUnsafeExecutable(t *testing.T) {
 	if err := os.Chmod(a.bin, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	code, body, err := a.get("/restart")
+	code, body, err := a.Get("/restart")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if code != http.StatusInternalServerError || !strings.Contains(body, "baton: restart refused") || !strings.Contains(body, "mode 0777") {
 		t.Errorf("GET /restart = %d %q, want 500 and the refusal", code, body)
 	}
-	a.log.waitFor(t, 5*time.Second, 1, "restart refused", "unsafe executable")
+	a.Log.WaitFor(t, 5*time.Second, 1, "restart refused", "unsafe executable")
 	if w := a.worker(); w.pid != w1.pid || w.version != "v1" {
 		t.Errorf("worker after the refused restart = %+v, want the old v1 worker %d", w, w1.pid)
 	}
@@ -120,7 +121,7 @@ func TestStrictModesOff(t *testing.T) {
 	if w := a.waitWorker(w1.pid, 5*time.Second); w.version != "v2" {
 		t.Errorf("worker after the reload = %+v, want v2", w)
 	}
-	if l := a.log.matching("unsafe executable"); len(l) > 0 {
+	if l := a.Log.Matching("unsafe executable"); len(l) > 0 {
 		t.Errorf("log: %q, want no word of it with the check off", l)
 	}
 }
@@ -136,9 +137,9 @@ func TestFirstStartWarnsUnsafeExecutable(t *testing.T) {
 		}
 	}})
 	w1 := a.waitServing(10 * time.Second)
-	a.log.waitFor(t, 5*time.Second, 1, "unsafe executable", "mode 0777")
-	a.signal(syscall.SIGUSR1)
-	a.log.waitFor(t, 5*time.Second, 1, "reload failed", "mode 0777")
+	a.Log.WaitFor(t, 5*time.Second, 1, "unsafe executable", "mode 0777")
+	a.Signal(syscall.SIGUSR1)
+	a.Log.WaitFor(t, 5*time.Second, 1, "reload failed", "mode 0777")
 	if w := a.worker(); w.pid != w1.pid {
 		t.Errorf("worker after the refused reload = %d, want %d", w.pid, w1.pid)
 	}

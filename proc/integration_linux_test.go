@@ -15,15 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baton-go/baton/internal/proctest"
 	"github.com/baton-go/baton/proc"
 )
 
 // status returns the master's status through the worker.
 func (a *app) status() proc.Status {
-	a.t.Helper()
+	a.T.Helper()
 	var st proc.Status
 	if err := json.Unmarshal([]byte(a.mustGet("/status")), &st); err != nil {
-		a.t.Fatal(err)
+		a.T.Fatal(err)
 	}
 	return st
 }
@@ -46,8 +47,8 @@ func TestReloadBySignal(t *testing.T) {
 		t.Errorf("first worker generation = %d, want 1", w1.gen)
 	}
 	stop := a.hammer()
-	a.signal(syscall.SIGUSR1)
-	lines := a.log.waitFor(t, 10*time.Second, 1, "reload complete")
+	a.Signal(syscall.SIGUSR1)
+	lines := a.Log.WaitFor(t, 10*time.Second, 1, "reload complete")
 	if !strings.Contains(lines[0], "trigger=SIGUSR1") || !strings.Contains(lines[0], "handoff=") {
 		t.Errorf("reload log line = %q, want trigger=SIGUSR1 and a handoff", lines[0])
 	}
@@ -59,11 +60,11 @@ func TestReloadBySignal(t *testing.T) {
 	if len(errs) > 0 {
 		t.Errorf("%d of %d requests failed during the reload, first: %v", len(errs), ok+len(errs), errs[0])
 	}
-	waitGone(t, w1.pid, 5*time.Second)
-	checkNoZombies(t, a.pid)
+	proctest.WaitGone(t, w1.pid, 5*time.Second)
+	proctest.CheckNoZombies(t, a.PID)
 	st := a.status()
-	if st.MasterPID != a.pid {
-		t.Errorf("status MasterPID = %d, want %d", st.MasterPID, a.pid)
+	if st.MasterPID != a.PID {
+		t.Errorf("status MasterPID = %d, want %d", st.MasterPID, a.PID)
 	}
 	if st.WorkerPID != w2.pid || st.Generation != 2 {
 		t.Errorf("status worker = %d gen %d, want %d gen 2", st.WorkerPID, st.Generation, w2.pid)
@@ -72,7 +73,7 @@ func TestReloadBySignal(t *testing.T) {
 		st.History[0].OldPID != w1.pid || st.History[0].NewPID != w2.pid || st.History[0].HandOff <= 0 {
 		t.Errorf("status history = %+v, want one successful reload from %d to %d", st.History, w1.pid, w2.pid)
 	}
-	if len(st.Listeners) != 1 || st.Listeners[0].Addr != fmt.Sprintf("127.0.0.1:%d", a.port) {
+	if len(st.Listeners) != 1 || st.Listeners[0].Addr != fmt.Sprintf("127.0.0.1:%d", a.Port) {
 		t.Errorf("status listeners = %+v", st.Listeners)
 	}
 }
@@ -92,7 +93,7 @@ func TestReloadByRequest(t *testing.T) {
 	if w2.gen != 2 {
 		t.Errorf("after reload: worker %d gen %d, want a new pid (old %d) with gen 2", w2.pid, w2.gen, w1.pid)
 	}
-	waitGone(t, w1.pid, 5*time.Second)
+	proctest.WaitGone(t, w1.pid, 5*time.Second)
 	st := a.status()
 	if n := len(st.History); n != 1 || st.History[0].Trigger != "http" {
 		t.Errorf("history = %+v, want one reload triggered by http", st.History)
@@ -109,15 +110,15 @@ func TestReloadFailures(t *testing.T) {
 	}{
 		{"exit", []string{"exited with status 3"}},
 		{"panic", []string{"exited with status 2", "panic: boom"}},
-		{"nostart", []string{"listen tcp 192.0.2.1:" + strconv.Itoa(a.port), "bind: cannot assign requested address"}},
+		{"nostart", []string{"listen tcp 192.0.2.1:" + strconv.Itoa(a.Port), "bind: cannot assign requested address"}},
 		{"hang", []string{"not ready after 2s"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			a.t = t
+			a.T = t
 			a.swap(tt.mode)
 			start := time.Now()
-			code, body, err := a.get("/reload")
+			code, body, err := a.Get("/reload")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,21 +130,21 @@ func TestReloadFailures(t *testing.T) {
 					t.Errorf("GET /reload = %q, want it to contain %q", body, w)
 				}
 			}
-			a.log.waitFor(t, 5*time.Second, i+1, "reload failed")
-			if got := a.log.matching("reload failed", tt.want[0]); len(got) != 1 {
+			a.Log.WaitFor(t, 5*time.Second, i+1, "reload failed")
+			if got := a.Log.Matching("reload failed", tt.want[0]); len(got) != 1 {
 				t.Errorf("log lines with %q: %q, want 1", tt.want[0], got)
 			}
 			t.Logf("%s: failed reload reported after %s", tt.mode, time.Since(start).Round(time.Millisecond))
 			if w := a.worker(); w.pid != w1.pid {
 				t.Errorf("worker after failed reload = %d, want the old one %d", w.pid, w1.pid)
 			}
-			checkNoZombies(t, a.pid)
-			if c := children(a.pid); len(c) != 1 {
+			proctest.CheckNoZombies(t, a.PID)
+			if c := proctest.Children(a.PID); len(c) != 1 {
 				t.Errorf("children of the master = %v, want only the old worker", c)
 			}
 		})
 	}
-	a.t = t
+	a.T = t
 	st := a.status()
 	if n := countKind(st, "reload"); n != len(tests) {
 		t.Errorf("history has %d reloads, want %d", n, len(tests))
@@ -168,8 +169,8 @@ func TestReloadFailureBySignal(t *testing.T) {
 	a := startApp(t, appConfig{})
 	w1 := a.waitServing(10 * time.Second)
 	a.swap("panic")
-	a.signal(syscall.SIGUSR1)
-	line := a.log.waitFor(t, 10*time.Second, 1, "reload failed")[0]
+	a.Signal(syscall.SIGUSR1)
+	line := a.Log.WaitFor(t, 10*time.Second, 1, "reload failed")[0]
 	if !strings.Contains(line, "panic: boom") || !strings.Contains(line, "trigger=SIGUSR1") {
 		t.Errorf("log line = %q, want the panic and the trigger", line)
 	}
@@ -182,7 +183,7 @@ func TestCoalesce(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appConfig{env: []string{"PROCAPP_READY_DELAY=500ms"}})
 	w1 := a.waitServing(10 * time.Second)
-	a.signal(syscall.SIGUSR1)
+	a.Signal(syscall.SIGUSR1)
 	// Wait until the first reload is under way.
 	deadline := time.Now().Add(5 * time.Second)
 	for !a.status().Reloading {
@@ -191,17 +192,17 @@ func TestCoalesce(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	a.signal(syscall.SIGUSR1)
+	a.Signal(syscall.SIGUSR1)
 	time.Sleep(20 * time.Millisecond) // separate deliveries, not a readiness check
-	a.signal(syscall.SIGUSR1)
-	lines := a.log.waitFor(t, 10*time.Second, 2, "reload complete")
+	a.Signal(syscall.SIGUSR1)
+	lines := a.Log.WaitFor(t, 10*time.Second, 2, "reload complete")
 	if !strings.Contains(lines[1], "waiters=2") {
 		t.Errorf("second reload = %q, want it to serve both later signals (waiters=2)", lines[1])
 	}
 	// No third reload may follow.
 	deadline = time.Now().Add(5 * time.Second)
 	var st proc.Status
-	for st = a.status(); st.Reloading || len(children(a.pid)) > 1; st = a.status() {
+	for st = a.status(); st.Reloading || len(proctest.Children(a.PID)) > 1; st = a.status() {
 		if time.Now().After(deadline) {
 			t.Fatal("reloads did not settle")
 		}
@@ -224,7 +225,7 @@ func TestCoalesceRequests(t *testing.T) {
 	results := make(chan string, 3)
 	for range 3 {
 		go func() {
-			_, body, err := a.get("/reload")
+			_, body, err := a.Get("/reload")
 			if err != nil {
 				body = err.Error()
 			}
@@ -245,14 +246,14 @@ func TestRestart(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appConfig{})
 	w1 := a.waitServing(10 * time.Second)
-	inodes := listenInodes(t, a.port)
+	inodes := proctest.ListenInodes(a.Port)
 	if len(inodes) != 1 {
-		t.Fatalf("listening sockets on port %d: %v, want 1", a.port, inodes)
+		t.Fatalf("listening sockets on port %d: %v, want 1", a.Port, inodes)
 	}
 	a.swap("v2")
 	stop := a.hammer()
-	a.signal(syscall.SIGUSR2)
-	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
+	a.Signal(syscall.SIGUSR2)
+	a.Log.WaitFor(t, 10*time.Second, 1, "restart complete")
 	w2 := a.waitWorker(w1.pid, 5*time.Second)
 	ok, errs := stop()
 	if len(errs) > 0 {
@@ -261,29 +262,29 @@ func TestRestart(t *testing.T) {
 	if w2.version != "v2" {
 		t.Errorf("worker after restart runs %s, want v2", w2.version)
 	}
-	if got := a.log.matching("master started", "restarted=true"); len(got) != 1 {
+	if got := a.Log.Matching("master started", "restarted=true"); len(got) != 1 {
 		t.Errorf("master re-executions logged: %q, want 1", got)
 	}
 	st := a.status()
-	if st.MasterPID != a.pid {
-		t.Errorf("master pid after restart = %d, want %d", st.MasterPID, a.pid)
+	if st.MasterPID != a.PID {
+		t.Errorf("master pid after restart = %d, want %d", st.MasterPID, a.PID)
 	}
-	if got := listenInodes(t, a.port); len(got) != 1 || got[0] != inodes[0] {
+	if got := proctest.ListenInodes(a.Port); len(got) != 1 || got[0] != inodes[0] {
 		t.Errorf("listening socket after restart = %v, want the same %v", got, inodes)
 	}
 	if len(st.History) != 1 || st.History[0].Kind != "restart" || !st.History[0].OK || st.History[0].OldPID != w1.pid || st.History[0].NewPID != w2.pid {
 		t.Errorf("history = %+v, want one successful restart from %d to %d", st.History, w1.pid, w2.pid)
 	}
-	if len(st.Listeners) != 1 || st.Listeners[0].Key != fmt.Sprintf("default/http/0/:%d", a.port) {
+	if len(st.Listeners) != 1 || st.Listeners[0].Key != fmt.Sprintf("default/http/0/:%d", a.Port) {
 		t.Errorf("listeners after restart = %+v", st.Listeners)
 	}
-	waitGone(t, w1.pid, 5*time.Second)
-	checkNoZombies(t, a.pid)
+	proctest.WaitGone(t, w1.pid, 5*time.Second)
+	proctest.CheckNoZombies(t, a.PID)
 	// A restart asked for by a worker; then a reload still works.
 	if body := a.mustGet("/restart"); body != "ok" {
 		t.Fatalf("GET /restart = %q, want ok", body)
 	}
-	a.log.waitFor(t, 10*time.Second, 2, "restart complete")
+	a.Log.WaitFor(t, 10*time.Second, 2, "restart complete")
 	w3 := a.waitWorker(w2.pid, 5*time.Second)
 	if body := a.mustGet("/reload"); body != "ok" {
 		t.Fatalf("GET /reload after restarts = %q, want ok", body)
@@ -308,25 +309,25 @@ func TestShutdown(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		code, body, err := a.get("/sleep?ms=1500")
+		code, body, err := a.Get("/sleep?ms=1500")
 		res <- result{code, body, err}
 	}()
-	a.log.waitFor(t, 5*time.Second, 1, "sleep begin")
-	a.signal(syscall.SIGTERM)
+	a.Log.WaitFor(t, 5*time.Second, 1, "sleep begin")
+	a.Signal(syscall.SIGTERM)
 	r := <-res
 	if r.err != nil || r.code != http.StatusOK || r.body != fmt.Sprintf("slept %d", w1.pid) {
 		t.Errorf("in-flight request = %d %q %v, want it to finish", r.code, r.body, r.err)
 	}
-	if code := a.waitExit(10 * time.Second); code != 0 {
+	if code := a.WaitExit(10 * time.Second); code != 0 {
 		t.Errorf("master exit status = %d, want 0", code)
 	}
-	if !gone(w1.pid) {
+	if !proctest.Gone(w1.pid) {
 		t.Errorf("worker %d still running after the master exited", w1.pid)
 	}
-	if !portClosed(a.port) {
-		t.Errorf("port %d still accepts after shutdown", a.port)
+	if !proctest.PortClosed(a.Port) {
+		t.Errorf("port %d still accepts after shutdown", a.Port)
 	}
-	a.log.waitFor(t, time.Second, 1, "shutdown complete")
+	a.Log.WaitFor(t, time.Second, 1, "shutdown complete")
 }
 
 func TestShutdownByWorkerSignal(t *testing.T) {
@@ -335,10 +336,10 @@ func TestShutdownByWorkerSignal(t *testing.T) {
 	w1 := a.waitServing(10 * time.Second)
 	// INT to the worker alone is relayed to the master.
 	syscall.Kill(w1.pid, syscall.SIGINT)
-	if code := a.waitExit(10 * time.Second); code != 0 {
+	if code := a.WaitExit(10 * time.Second); code != 0 {
 		t.Errorf("master exit status = %d, want 0", code)
 	}
-	a.log.waitFor(t, time.Second, 1, "shutting down", "trigger=\"SIGINT to worker\"")
+	a.Log.WaitFor(t, time.Second, 1, "shutting down", "trigger=\"SIGINT to worker\"")
 }
 
 func TestWorkerKilled(t *testing.T) {
@@ -356,7 +357,7 @@ func TestWorkerKilled(t *testing.T) {
 	if w2.gen != 2 {
 		t.Errorf("new worker generation = %d, want 2", w2.gen)
 	}
-	a.log.waitFor(t, time.Second, 1, "worker died", "killed by signal 9")
+	a.Log.WaitFor(t, time.Second, 1, "worker died", "killed by signal 9")
 	// The new worker may answer a moment before the master has taken its
 	// ready message and recorded the respawn: wait for the record.
 	var st proc.Status
@@ -370,8 +371,8 @@ func TestWorkerKilled(t *testing.T) {
 	// A second crash right away is respawned after a short backoff.
 	syscall.Kill(w2.pid, syscall.SIGKILL)
 	a.waitWorker(w2.pid, 5*time.Second)
-	a.log.waitFor(t, time.Second, 1, "respawning worker", "in=100ms")
-	checkNoZombies(t, a.pid)
+	a.Log.WaitFor(t, time.Second, 1, "respawning worker", "in=100ms")
+	proctest.CheckNoZombies(t, a.PID)
 }
 
 func TestWorkerExitZeroEndsProgram(t *testing.T) {
@@ -381,13 +382,13 @@ func TestWorkerExitZeroEndsProgram(t *testing.T) {
 	// A worker that ends with status 0 without being asked to drain ended
 	// the program.
 	a.mustGet("/exit")
-	if code := a.waitExit(10 * time.Second); code != 0 {
+	if code := a.WaitExit(10 * time.Second); code != 0 {
 		t.Errorf("master exit status = %d, want 0", code)
 	}
-	waitGone(t, w1.pid, time.Second)
-	a.log.waitFor(t, time.Second, 1, "worker exited with status 0")
-	if !portClosed(a.port) {
-		t.Errorf("port %d still accepts", a.port)
+	proctest.WaitGone(t, w1.pid, time.Second)
+	a.Log.WaitFor(t, time.Second, 1, "worker exited with status 0")
+	if !proctest.PortClosed(a.Port) {
+		t.Errorf("port %d still accepts", a.Port)
 	}
 }
 
@@ -395,12 +396,12 @@ func TestMasterKilled(t *testing.T) {
 	t.Parallel()
 	a := startApp(t, appConfig{})
 	w1 := a.waitServing(10 * time.Second)
-	a.signal(syscall.SIGKILL)
-	a.waitExit(5 * time.Second)
+	a.Signal(syscall.SIGKILL)
+	a.WaitExit(5 * time.Second)
 	// The worker sees the control channel close, drains and exits.
-	waitGone(t, w1.pid, 5*time.Second)
-	if !portClosed(a.port) {
-		t.Errorf("port %d still accepts after master and worker are gone", a.port)
+	proctest.WaitGone(t, w1.pid, 5*time.Second)
+	if !proctest.PortClosed(a.Port) {
+		t.Errorf("port %d still accepts after master and worker are gone", a.Port)
 	}
 }
 
@@ -411,18 +412,18 @@ func TestNoFDLeak(t *testing.T) {
 	settle := func() int {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
-		for len(children(a.pid)) != 1 {
+		for len(proctest.Children(a.PID)) != 1 {
 			if time.Now().After(deadline) {
-				t.Fatalf("old workers still alive: %v", children(a.pid))
+				t.Fatalf("old workers still alive: %v", proctest.Children(a.PID))
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		return countFDs(a.pid)
+		return proctest.FDCount(a.PID)
 	}
 	// One reload first, so that lazily opened descriptors are counted.
 	a.mustGet("/reload")
 	base := settle()
-	baseList := listFDs(a.pid)
+	baseList := proctest.ListFDs(a.PID)
 	for i := range 20 {
 		if body := a.mustGet("/reload"); body != "ok" {
 			t.Fatalf("reload %d: %q", i, body)
@@ -431,7 +432,7 @@ func TestNoFDLeak(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for n := settle(); n != base; n = settle() {
 		if time.Now().After(deadline) {
-			t.Fatalf("master has %d descriptors after 20 reloads, had %d\nbefore:\n%s\nafter:\n%s", n, base, baseList, listFDs(a.pid))
+			t.Fatalf("master has %d descriptors after 20 reloads, had %d\nbefore:\n%s\nafter:\n%s", n, base, baseList, proctest.ListFDs(a.PID))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -446,21 +447,21 @@ func TestListenerNonblocking(t *testing.T) {
 	a.waitServing(10 * time.Second)
 	check := func(when string) {
 		t.Helper()
-		inodes := listenInodes(t, a.port)
+		inodes := proctest.ListenInodes(a.Port)
 		if len(inodes) != 1 {
-			t.Fatalf("%s: listening sockets on port %d: %v, want 1", when, a.port, inodes)
+			t.Fatalf("%s: listening sockets on port %d: %v, want 1", when, a.Port, inodes)
 		}
 		w := a.status().WorkerPID
 		for _, p := range []struct {
 			name string
 			pid  int
-		}{{"master", a.pid}, {"worker", w}} {
-			fds := socketFDs(p.pid, inodes[0])
+		}{{"master", a.PID}, {"worker", w}} {
+			fds := proctest.SocketFDs(p.pid, inodes[0])
 			if len(fds) == 0 {
 				t.Errorf("%s: %s %d holds no descriptor of the listening socket", when, p.name, p.pid)
 			}
 			for _, fd := range fds {
-				flags := fdFlags(t, p.pid, fd)
+				flags := proctest.FDFlags(t, p.pid, fd)
 				if flags&syscall.O_NONBLOCK == 0 {
 					t.Errorf("%s: %s fd %d flags %#o: O_NONBLOCK cleared", when, p.name, fd, flags)
 				}
@@ -476,8 +477,8 @@ func TestListenerNonblocking(t *testing.T) {
 	}
 	check("after 3 reloads")
 	w := a.worker()
-	a.signal(syscall.SIGUSR2)
-	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
+	a.Signal(syscall.SIGUSR2)
+	a.Log.WaitFor(t, 10*time.Second, 1, "restart complete")
 	a.waitWorker(w.pid, 5*time.Second)
 	check("after a restart")
 	a.mustGet("/reload")
@@ -518,25 +519,25 @@ func TestSdNotify(t *testing.T) {
 		}
 	}
 	a := startApp(t, appConfig{env: []string{"NOTIFY_SOCKET=" + name}})
-	if m := next("READY=1"); !strings.Contains(m, fmt.Sprintf("MAINPID=%d", a.pid)) {
-		t.Errorf("ready message = %q, want MAINPID=%d", m, a.pid)
+	if m := next("READY=1"); !strings.Contains(m, fmt.Sprintf("MAINPID=%d", a.PID)) {
+		t.Errorf("ready message = %q, want MAINPID=%d", m, a.PID)
 	}
 	w1 := a.waitServing(5 * time.Second)
-	if hasEnv(environ(w1.pid), "NOTIFY_SOCKET") {
+	if proctest.HasEnv(w1.pid, "NOTIFY_SOCKET") {
 		t.Errorf("worker environment has NOTIFY_SOCKET")
 	}
-	a.signal(syscall.SIGUSR1)
+	a.Signal(syscall.SIGUSR1)
 	m := next("RELOADING=1")
 	if _, usec, ok := strings.Cut(m, "MONOTONIC_USEC="); !ok || usec == "" {
 		t.Errorf("reloading message = %q, want MONOTONIC_USEC", m)
 	}
 	next("READY=1")
-	a.signal(syscall.SIGUSR2)
+	a.Signal(syscall.SIGUSR2)
 	next("RELOADING=1")
 	next("READY=1")
-	a.signal(syscall.SIGTERM)
+	a.Signal(syscall.SIGTERM)
 	next("STOPPING=1")
-	if code := a.waitExit(10 * time.Second); code != 0 {
+	if code := a.WaitExit(10 * time.Second); code != 0 {
 		t.Errorf("exit status = %d, want 0", code)
 	}
 }
@@ -572,30 +573,30 @@ func TestSocketActivation(t *testing.T) {
 	f.Close()
 	ln.Close()
 	w1 := a.waitServing(10 * time.Second)
-	a.log.waitFor(t, time.Second, 1, "adopted socket-activation socket")
-	if got := a.log.matching("baton: listening"); len(got) != 0 {
+	a.Log.WaitFor(t, time.Second, 1, "adopted socket-activation socket")
+	if got := a.Log.Matching("baton: listening"); len(got) != 0 {
 		t.Errorf("master bound a socket of its own: %q", got)
 	}
-	if got := listenInodes(t, port); len(got) != 1 || got[0] != st.Ino {
+	if got := proctest.ListenInodes(port); len(got) != 1 || got[0] != st.Ino {
 		t.Errorf("listening sockets on port %d = %v, want only the passed one %d", port, got, st.Ino)
 	}
-	if len(socketFDs(w1.pid, st.Ino)) == 0 {
+	if len(proctest.SocketFDs(w1.pid, st.Ino)) == 0 {
 		t.Errorf("worker does not hold the passed socket")
 	}
-	if env := environ(w1.pid); hasEnv(env, "LISTEN_FDS") || hasEnv(env, "LISTEN_PID") {
+	if proctest.HasEnv(w1.pid, "LISTEN_FDS") || proctest.HasEnv(w1.pid, "LISTEN_PID") {
 		t.Errorf("worker environment has LISTEN_ variables")
 	}
 	if body := a.mustGet("/reload"); body != "ok" {
 		t.Fatalf("GET /reload = %q", body)
 	}
 	w2 := a.waitWorker(w1.pid, 5*time.Second)
-	if len(socketFDs(w2.pid, st.Ino)) == 0 {
+	if len(proctest.SocketFDs(w2.pid, st.Ino)) == 0 {
 		t.Errorf("new worker does not hold the passed socket")
 	}
-	a.signal(syscall.SIGUSR2)
-	a.log.waitFor(t, 10*time.Second, 1, "restart complete")
+	a.Signal(syscall.SIGUSR2)
+	a.Log.WaitFor(t, 10*time.Second, 1, "restart complete")
 	a.waitWorker(w2.pid, 5*time.Second)
-	if got := listenInodes(t, port); len(got) != 1 || got[0] != st.Ino {
+	if got := proctest.ListenInodes(port); len(got) != 1 || got[0] != st.Ino {
 		t.Errorf("after restart: listening sockets = %v, want %d", got, st.Ino)
 	}
 }
@@ -610,7 +611,7 @@ func TestPID1(t *testing.T) {
 	}})
 	w1 := a.waitServing(10 * time.Second)
 	// The master is unshare's child, pid 1 in the new namespace.
-	kids := children(a.pid)
+	kids := proctest.Children(a.PID)
 	if len(kids) != 1 {
 		t.Fatalf("children of unshare: %v", kids)
 	}
@@ -619,7 +620,7 @@ func TestPID1(t *testing.T) {
 		t.Errorf("master pid in its namespace = %d, want 1", st.MasterPID)
 	}
 	syscall.Kill(master, syscall.SIGUSR1)
-	a.log.waitFor(t, 10*time.Second, 1, "reload complete")
+	a.Log.WaitFor(t, 10*time.Second, 1, "reload complete")
 	if w2 := a.waitWorker(w1.pid, 5*time.Second); w2.gen != 2 {
 		t.Errorf("worker after reload = %+v", w2)
 	}
@@ -629,16 +630,16 @@ func TestPID1(t *testing.T) {
 		t.Fatalf("GET /orphan = %q", body)
 	}
 	sawOrphan := false
-	for _, c := range children(master) {
+	for _, c := range proctest.Children(master) {
 		sawOrphan = sawOrphan || c.Comm == "sleep"
 	}
 	if !sawOrphan {
-		t.Errorf("the orphan is not a child of the master: %v", children(master))
+		t.Errorf("the orphan is not a child of the master: %v", proctest.Children(master))
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		kids := children(master)
-		if len(kids) == 1 && len(zombies(master)) == 0 {
+		kids := proctest.Children(master)
+		if len(kids) == 1 && len(proctest.Zombies(master)) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -647,7 +648,7 @@ func TestPID1(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	syscall.Kill(master, syscall.SIGTERM)
-	if code := a.waitExit(10 * time.Second); code != 0 {
+	if code := a.WaitExit(10 * time.Second); code != 0 {
 		t.Errorf("exit status = %d, want 0", code)
 	}
 }
@@ -658,23 +659,23 @@ func TestDrainTimeoutKillsOldWorker(t *testing.T) {
 	w1 := a.waitServing(10 * time.Second)
 	res := make(chan error, 1)
 	go func() {
-		_, _, err := a.get("/sleep?ms=30000")
+		_, _, err := a.Get("/sleep?ms=30000")
 		res <- err
 	}()
-	a.log.waitFor(t, 5*time.Second, 1, "sleep begin")
+	a.Log.WaitFor(t, 5*time.Second, 1, "sleep begin")
 	start := time.Now()
-	a.signal(syscall.SIGUSR1)
-	a.log.waitFor(t, 5*time.Second, 1, "reload complete")
+	a.Signal(syscall.SIGUSR1)
+	a.Log.WaitFor(t, 5*time.Second, 1, "reload complete")
 	// Drain timeout plus DefaultExitGrace, then SIGKILL.
-	waitGone(t, w1.pid, 500*time.Millisecond+proc.DefaultExitGrace+2*time.Second)
+	proctest.WaitGone(t, w1.pid, 500*time.Millisecond+proc.DefaultExitGrace+2*time.Second)
 	if d := time.Since(start); d < 500*time.Millisecond+proc.DefaultExitGrace-100*time.Millisecond {
 		t.Errorf("old worker gone after %s, before its drain timeout and grace", d)
 	}
-	a.log.waitFor(t, time.Second, 1, "did not exit in time")
+	a.Log.WaitFor(t, time.Second, 1, "did not exit in time")
 	if err := <-res; err == nil {
 		t.Errorf("request of the killed worker succeeded")
 	}
-	checkNoZombies(t, a.pid)
+	proctest.CheckNoZombies(t, a.PID)
 }
 
 // TestRestartRefused restarts into binaries that would leave nothing
@@ -701,27 +702,27 @@ func TestRestartRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a.t = t
+			a.T = t
 			tt.swap()
-			a.signal(syscall.SIGUSR2)
-			a.log.waitFor(t, 10*time.Second, 1, "restart refused", tt.cause)
+			a.Signal(syscall.SIGUSR2)
+			a.Log.WaitFor(t, 10*time.Second, 1, "restart refused", tt.cause)
 			if w := a.worker(); w.pid != w1.pid {
 				t.Errorf("worker after a refused restart = %d, want the old one %d still serving", w.pid, w1.pid)
 			}
 			st := a.status()
 			last := st.History[len(st.History)-1]
-			if st.MasterPID != a.pid || last.Kind != "restart" || last.OK || !strings.Contains(last.Err, tt.cause) {
-				t.Errorf("status = pid %d, last event %+v; want pid %d and a refused restart", st.MasterPID, last, a.pid)
+			if st.MasterPID != a.PID || last.Kind != "restart" || last.OK || !strings.Contains(last.Err, tt.cause) {
+				t.Errorf("status = pid %d, last event %+v; want pid %d and a refused restart", st.MasterPID, last, a.PID)
 			}
 			// Asked for by the worker, the refusal is its answer.
-			code, body, err := a.get("/restart")
+			code, body, err := a.Get("/restart")
 			if err != nil || code != http.StatusInternalServerError || !strings.Contains(body, "restart refused") || !strings.Contains(body, tt.cause) {
 				t.Errorf("GET /restart = %d %q, %v; want 500 and the refusal", code, body, err)
 			}
-			checkNoZombies(t, a.pid)
+			proctest.CheckNoZombies(t, a.PID)
 		})
 	}
-	a.t = t
+	a.T = t
 	a.restartIntoV2(w1.pid)
 }
 
@@ -734,17 +735,17 @@ func TestRestartExecFails(t *testing.T) {
 	a := startApp(t, appConfig{})
 	w1 := a.waitServing(10 * time.Second)
 	a.swap("unexec")
-	a.signal(syscall.SIGUSR2)
-	a.log.waitFor(t, 10*time.Second, 1, "restart failed", "exec", "permission denied")
+	a.Signal(syscall.SIGUSR2)
+	a.Log.WaitFor(t, 10*time.Second, 1, "restart failed", "exec", "permission denied")
 	if w := a.worker(); w.pid != w1.pid {
 		t.Errorf("worker after a failed exec = %d, want the old one %d still serving", w.pid, w1.pid)
 	}
 	st := a.status()
 	last := st.History[len(st.History)-1]
-	if st.MasterPID != a.pid || last.Kind != "restart" || last.OK || !strings.Contains(last.Err, "permission denied") || last.OldPID != w1.pid {
-		t.Errorf("status = pid %d, last event %+v; want pid %d and a failed exec from worker %d", st.MasterPID, last, a.pid, w1.pid)
+	if st.MasterPID != a.PID || last.Kind != "restart" || last.OK || !strings.Contains(last.Err, "permission denied") || last.OldPID != w1.pid {
+		t.Errorf("status = pid %d, last event %+v; want pid %d and a failed exec from worker %d", st.MasterPID, last, a.PID, w1.pid)
 	}
-	checkNoZombies(t, a.pid)
+	proctest.CheckNoZombies(t, a.PID)
 
 	a.restartIntoV2(w1.pid)
 }
@@ -754,7 +755,7 @@ func TestGracefulOff(t *testing.T) {
 	a := startApp(t, appConfig{env: []string{"BATON_GRACEFUL=0"}})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if code, _, err := a.get("/pid"); err == nil && code == http.StatusOK {
+		if code, _, err := a.Get("/pid"); err == nil && code == http.StatusOK {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -762,10 +763,10 @@ func TestGracefulOff(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if w := a.worker(); w.pid != a.pid || w.gen != 0 {
-		t.Errorf("/pid = %+v, want the started process %d itself with generation 0", w, a.pid)
+	if w := a.worker(); w.pid != a.PID || w.gen != 0 {
+		t.Errorf("/pid = %+v, want the started process %d itself with generation 0", w, a.PID)
 	}
-	if c := children(a.pid); len(c) != 0 {
+	if c := proctest.Children(a.PID); len(c) != 0 {
 		t.Errorf("children %v, want none", c)
 	}
 }
@@ -786,7 +787,7 @@ func TestReloadFollowsSymlink(t *testing.T) {
 	if st := a.status(); st.Executable != link {
 		t.Errorf("executable = %q, want the symlink %q", st.Executable, link)
 	}
-	if err := os.Symlink(binaries(t)["v2"], link+".new"); err != nil {
+	if err := os.Symlink(binary(t, "v2"), link+".new"); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(link+".new", link); err != nil {

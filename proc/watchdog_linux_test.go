@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baton-go/baton/internal/proctest"
 	"github.com/baton-go/baton/proc"
 )
 
@@ -38,12 +39,12 @@ func TestWatchdogReplacesStoppedWorker(t *testing.T) {
 	if w2.gen != 2 {
 		t.Errorf("replacement worker %d has generation %d, want 2", w2.pid, w2.gen)
 	}
-	waitGone(t, w1.pid, 10*time.Second)
-	checkNoZombies(t, a.pid)
-	a.log.waitFor(t, 5*time.Second, 1, "worker not answering", fmt.Sprintf("pid=%d", w1.pid))
+	proctest.WaitGone(t, w1.pid, 10*time.Second)
+	proctest.CheckNoZombies(t, a.PID)
+	a.Log.WaitFor(t, 5*time.Second, 1, "worker not answering", fmt.Sprintf("pid=%d", w1.pid))
 	st := a.status()
-	if st.MasterPID != a.pid {
-		t.Errorf("master pid = %d, want %d", st.MasterPID, a.pid)
+	if st.MasterPID != a.PID {
+		t.Errorf("master pid = %d, want %d", st.MasterPID, a.PID)
 	}
 	if st.WorkerPID != w2.pid {
 		t.Errorf("status worker = %d, want %d", st.WorkerPID, w2.pid)
@@ -52,7 +53,7 @@ func TestWatchdogReplacesStoppedWorker(t *testing.T) {
 	if !ok || !ev.OK || ev.OldPID != w1.pid || ev.NewPID != w2.pid {
 		t.Errorf("history = %+v, want a successful watchdog replacement of %d by %d", st.History, w1.pid, w2.pid)
 	}
-	if c := children(a.pid); len(c) != 1 || c[0].PID != w2.pid {
+	if c := proctest.Children(a.PID); len(c) != 1 || c[0].PID != w2.pid {
 		t.Errorf("children of the master = %v, want only %d", c, w2.pid)
 	}
 }
@@ -75,7 +76,7 @@ func TestWatchdogSparesSlowWorker(t *testing.T) {
 	if ev, ok := findEvent(a.status(), "watchdog"); ok {
 		t.Errorf("history has a watchdog event %+v for a worker that was only slow", ev)
 	}
-	if l := a.log.matching("worker not answering"); len(l) > 0 {
+	if l := a.Log.Matching("worker not answering"); len(l) > 0 {
 		t.Errorf("log: %q", l)
 	}
 }
@@ -119,7 +120,7 @@ func TestSystemdWatchdog(t *testing.T) {
 		// 100 ms: a notification every 50 ms.
 		a := startApp(t, appConfig{env: []string{"NOTIFY_SOCKET=" + name, "WATCHDOG_USEC=100000"}})
 		a.waitServing(10 * time.Second)
-		if hasEnv(environ(a.worker().pid), "WATCHDOG_USEC") {
+		if proctest.HasEnv(a.worker().pid, "WATCHDOG_USEC") {
 			t.Errorf("worker environment has WATCHDOG_USEC")
 		}
 		deadline := time.After(10 * time.Second)
@@ -144,7 +145,7 @@ func TestSystemdWatchdog(t *testing.T) {
 		w1 := a.waitServing(10 * time.Second)
 		// A reload lasts much longer than the 10 ms interval: its
 		// RELOADING=1 and READY=1 bound the wait.
-		a.signal(syscall.SIGUSR1)
+		a.Signal(syscall.SIGUSR1)
 		a.waitWorker(w1.pid, 10*time.Second)
 		deadline := time.After(10 * time.Second)
 		var got []string

@@ -1,21 +1,20 @@
 //go:build linux
 
-// Package proctest inspects processes through /proc for the tests that run
-// real masters and workers: parents, states, zombies and descriptors.
 package proctest
 
 import (
-	"errors"
+	"bufio"
+	"bytes"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
+
+// The processes: parents, states, zombies, memory and environment, as
+// /proc tells them.
 
 // Proc is what /proc/<pid>/stat says of a process.
 type Proc struct {
@@ -114,36 +113,67 @@ func Gone(pid int) bool {
 	return !ok || st.State == 'Z' || st.State == 'X'
 }
 
-// FDCount returns how many file descriptors pid holds.
-func FDCount(pid int) int {
-	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	return len(ents)
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t testing.TB) int {
+// WaitGone waits up to d until pid has exited (see [Gone]), and fails the
+// test if it has not.
+func WaitGone(t testing.TB, pid int, d time.Duration) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(d)
+	for !Gone(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still running after %s", pid, d)
+		}
+		time.Sleep(pollInterval)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// Start starts the command newCmd returns, trying again with a new one
-// for up to 5 s while the executable is busy (ETXTBSY). A test that writes
-// an executable and then runs it meets that when a parallel test forks
-// while the file is open for writing: the child holds the descriptor until
-// it calls exec, and Linux refuses to run a file open for writing.
-func Start(newCmd func() *exec.Cmd) (*exec.Cmd, error) {
-	deadline := time.Now().Add(5 * time.Second)
+// CheckNoZombies fails the test if a child of pid stays a zombie: a child
+// may be one for the moment between its exit and its parent's wait, so it
+// gives the parent 2 s.
+func CheckNoZombies(t testing.TB, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
 	for {
-		cmd := newCmd()
-		err := cmd.Start()
-		if err == nil || !errors.Is(err, syscall.ETXTBSY) || time.Now().After(deadline) {
-			return cmd, err
+		z := Zombies(pid)
+		if len(z) == 0 {
+			return
 		}
-		time.Sleep(10 * time.Millisecond) // the other child is about to exec
+		if time.Now().After(deadline) {
+			t.Errorf("zombie children of %d: %v", pid, z)
+			return
+		}
+		time.Sleep(pollInterval)
 	}
+}
+
+// RSS returns the resident memory of pid in KiB, and the part of it that is
+// private (anonymous) rather than pages of files, such as the binary, that
+// other processes share; zero for a process that is gone.
+func RSS(pid int) (rssKiB, anonKiB int) {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			rssKiB, _ = strconv.Atoi(f[1])
+		case "RssAnon:":
+			anonKiB, _ = strconv.Atoi(f[1])
+		}
+	}
+	return rssKiB, anonKiB
+}
+
+// HasEnv reports whether the environment pid started with has the variable
+// name, empty or not.
+func HasEnv(pid int, name string) bool {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	for _, kv := range strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00") {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
 }
