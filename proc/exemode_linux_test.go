@@ -69,13 +69,7 @@ func TestReloadRefusesUnsafeExecutable(t *testing.T) {
 	}
 	a.T = t
 	// A safe binary reloads fine afterwards.
-	a.swap("v2")
-	if body := a.mustGet("/reload"); body != "ok" {
-		t.Fatalf("GET /reload = %q, want ok", body)
-	}
-	if w := a.waitWorker(w1.pid, 5*time.Second); w.version != "v2" {
-		t.Errorf("worker after the reload = %+v, want v2", w)
-	}
+	a.reloadIntoV2(w1.pid)
 }
 
 // TestRestartRefusesUnsafeExecutable checks that a restart, which would

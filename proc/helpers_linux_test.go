@@ -149,6 +149,19 @@ func (a *app) waitWorker(old int, d time.Duration) workerInfo {
 
 // restartIntoV2 restarts the app into the v2 build, as its first
 // restart, and checks that a new worker, not old, serves v2.
+// reloadIntoV2 swaps in v2, reloads through the worker and checks that a
+// new worker runs it: what a reload that was refused or failed ends with.
+func (a *app) reloadIntoV2(old int) {
+	a.T.Helper()
+	a.swap("v2")
+	if body := a.mustGet("/reload"); body != "ok" {
+		a.T.Fatalf("GET /reload = %q, want ok", body)
+	}
+	if w := a.waitWorker(old, 5*time.Second); w.version != "v2" {
+		a.T.Errorf("worker after the reload = %+v, want a new v2 worker", w)
+	}
+}
+
 func (a *app) restartIntoV2(old int) {
 	a.T.Helper()
 	a.swap("v2")

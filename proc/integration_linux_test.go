@@ -155,13 +155,7 @@ func TestReloadFailures(t *testing.T) {
 		}
 	}
 	// A good binary reloads fine afterwards.
-	a.swap("v2")
-	if body := a.mustGet("/reload"); body != "ok" {
-		t.Fatalf("GET /reload = %q, want ok", body)
-	}
-	if w := a.waitWorker(w1.pid, 5*time.Second); w.version != "v2" {
-		t.Errorf("worker after reload = %+v, want a new v2 worker", w)
-	}
+	a.reloadIntoV2(w1.pid)
 }
 
 func TestReloadFailureBySignal(t *testing.T) {
