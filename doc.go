@@ -223,7 +223,9 @@
 //
 // Where each concept of this package lives:
 //
-//	server.go          Server, ServerConfig, the registry, Start, Wait
+//	server.go          Server, ServerConfig, the setters
+//	start.go           Start and Run: checks, HTTPS pair, sockets, serving; Addrs, URL
+//	registry.go        the named servers (GetServer, New) and the running ones (Wait)
 //	serve.go           the request path: ServeHTTP, the route closure, the chain, the flush
 //	router.go          routes, groups, patterns and their conflicts
 //	request.go         Request: parameters, query, body, Parse
@@ -246,7 +248,9 @@
 //	admin.go           the admin page and the health check
 //	dev.go             development mode in a worker: overlay, page script
 //	log.go             the access and error logs
-//	watch.go           file watching
+//	internal/watch     file watching, for every watcher (config, certificates,
+//	                   static files in development, the dev builder, the binary)
+//	internal/devbuild  development mode in the master: sources, go build, reloads
 //	pending_*.go, tcpinfo_*.go  what the kernel says of a socket
 //
 // # NOTES
