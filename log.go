@@ -17,7 +17,10 @@ func (s *Server) logAccess(r *Request) {
 	dur := time.Duration(end - r.start)
 	l := s.Logger()
 	ctx := r.Request.Context()
-	ip := r.GetClientIp()
+	ip := remoteHost(r.RemoteAddr) // GetClientIp without trusted proxies, inlined
+	if s.trust.Load() != nil {
+		ip = r.GetClientIp()
+	}
 	if h, ok := l.Handler().(flushingHandler); ok && h.plain {
 		// The default logger: the line is formatted here, straight into
 		// the buffer, as slog's TextHandler would format it. That costs a
