@@ -43,9 +43,14 @@ type Request struct {
 
 	params     httprouter.Params
 	query      url.Values
+	queryNest  bool // the query string has a bracketed key: a[]= or m[k]=
 	body       map[string]any
 	bodyErr    error
 	bodyRead   bool
+	raw        []byte // the body, once read whole (rawRead)
+	rawErr     error
+	rawRead    bool
+	x          *requestExtra // what only the GoFrame-style getters use
 	exited     bool
 	panicStack []byte
 	start      int64 // monoNow at the start, set only when the access log is on
@@ -75,6 +80,7 @@ func (r *Request) parseQuery() error {
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	r.query = q
+	r.queryNest = hasBracket(q)
 	if err != nil && err.Error() == errTooManyKeys {
 		return &HTTPError{Status: http.StatusBadRequest, Message: "query string has too many keys", Err: err}
 	}
@@ -89,10 +95,17 @@ func (r *Request) fail(err error) {
 	r.Exit()
 }
 
-// Get returns the value of key from, in order of precedence, the path
-// parameters, the query string, and the body (a url-encoded or multipart
-// form, or a JSON object). It returns "" if no source has it. JSON values
-// that are not strings are returned in their JSON form.
+// Get returns the value of key from, in order of precedence, the
+// parameters set by SetParam, the path parameters, the query string, and
+// the body (a url-encoded or multipart form, or a JSON object). It returns
+// def[0] (as a string, converted as Var.String converts it) or "" if no
+// source has it. JSON values that are not strings, and the lists and maps
+// of bracketed form keys (a[]=1&a[]=2, m[k]=v), are returned in their JSON
+// form; GetVar returns them as they are.
+//
+// Unlike GoFrame, where a query or form value overrides a path parameter,
+// a path parameter here cannot be overridden by the client: /user/{id}
+// with ?id=other still reads the id of the path.
 //
 // A source Get cannot read whole ends the request, as Exit does, with a
 // short plain-text reason: 413 for a body over the size limit
@@ -100,44 +113,94 @@ func (r *Request) fail(err error) {
 // limits of the form parsers (10,000 keys, 1,000 multipart parts), 400
 // for a query string of more than 10,000 keys. The handler does not go on
 // as if the value were missing.
-func (r *Request) Get(key string) string {
-	if v, ok := r.lookup(key); ok {
+func (r *Request) Get(key string, def ...any) string {
+	if str, v, ok := r.find(key); ok {
 		switch x := v.(type) {
+		case nil:
+			return str
 		case string:
 			return x
-		case nil:
-			return ""
 		default:
 			b, _ := json.Marshal(x)
 			return string(b)
 		}
+	}
+	if len(def) > 0 {
+		return varString(def[0])
 	}
 	return ""
 }
 
 // lookup finds key in the sources Get reads.
 func (r *Request) lookup(key string) (any, bool) {
+	if r.x != nil {
+		if v, ok := r.x.params[key]; ok {
+			return v, true
+		}
+	}
+	str, v, ok := r.find(key)
+	if ok && v == nil {
+		return str, true
+	}
+	return v, ok
+}
+
+// find finds key in the sources Get reads. A plain string value (a path
+// parameter, a query value) comes back in str with v nil, so that Get
+// does not box it in an interface, which would allocate.
+func (r *Request) find(key string) (str string, v any, ok bool) {
+	if r.x != nil {
+		if v, ok := r.x.params[key]; ok {
+			return "", v, true
+		}
+	}
 	for _, p := range r.params {
 		if p.Key == key {
-			return p.Value, true
+			return p.Value, nil, true
 		}
 	}
 	if r.URL.RawQuery != "" {
 		if err := r.parseQuery(); err != nil {
 			r.fail(err)
 		}
-		if vs, ok := r.query[key]; ok && len(vs) > 0 {
-			return vs[0], true
+		if !r.queryNest {
+			if vs, ok := r.query[key]; ok && len(vs) > 0 {
+				return vs[0], nil, true
+			}
+		} else if v, ok := r.queryMap()[key]; ok {
+			return "", v, true
 		}
 	}
 	if err := r.readBody(); err != nil {
 		r.fail(err)
 	}
 	if r.body != nil {
-		v, ok := r.body[key]
-		return v, ok
+		if v, ok := r.body[key]; ok {
+			if s, isStr := v.(string); isStr {
+				return s, nil, true
+			}
+			return "", v, true
+		}
+	} else if vs := r.Request.PostForm[key]; len(vs) > 0 {
+		return vs[0], nil, true
 	}
-	return nil, false
+	return "", nil, false
+}
+
+// queryValue finds key in the query string: its first value, or the list
+// or map its bracketed forms (key[]=, key[k]=) make.
+func (r *Request) queryValue(key string) (any, bool) {
+	if err := r.parseQuery(); err != nil {
+		r.fail(err)
+	}
+	if !r.queryNest {
+		if vs, ok := r.query[key]; ok && len(vs) > 0 {
+			return vs[0], true
+		}
+		return nil, false
+	}
+	v, ok := r.queryMap()[key]
+	return v, ok
 }
 
 // GetInt returns Get(key) as an int, or def (0 if not given) when it is
@@ -179,7 +242,9 @@ func (r *Request) isJSON() bool {
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
-// readBody parses the body once: a JSON object, or a form.
+// readBody parses the body once: a JSON object, or a form (url-encoded or
+// multipart, whatever the method: a DELETE may carry a form too). Form
+// keys in brackets (a[]=1, m[k]=v) become lists and maps in r.body.
 func (r *Request) readBody() error {
 	if r.bodyRead {
 		return r.bodyErr
@@ -190,12 +255,11 @@ func (r *Request) readBody() error {
 		return nil
 	}
 	if r.isJSON() {
-		data, err := io.ReadAll(req.Body)
+		data, err := r.readRaw(true, 0)
 		if err != nil {
-			r.bodyErr = bodyError(err)
+			r.bodyErr = err
 			return r.bodyErr
 		}
-		req.Body = io.NopCloser(bytes.NewReader(data))
 		if len(bytes.TrimSpace(data)) == 0 {
 			return nil
 		}
@@ -215,25 +279,113 @@ func (r *Request) readBody() error {
 		r.body = m
 		return nil
 	}
+	ct := req.Header.Get("Content-Type")
 	var err error
-	if strings.HasPrefix(req.Header.Get("Content-Type"), "multipart/") {
+	switch {
+	case strings.HasPrefix(ct, "multipart/"):
 		err = req.ParseMultipartForm(32 << 20)
-	} else {
+		if r.x != nil && r.x.orig != nil && r.x.orig.MultipartForm == nil {
+			// net/http removes the temporary files of the form of the
+			// request it made, not of the copy SetCtxVar made.
+			r.x.orig.MultipartForm = req.MultipartForm
+		}
+	case isFormType(ct):
+		// Read here rather than by ParseForm, which reads the body of a
+		// POST, PUT or PATCH only, and keep the bytes for GetBody.
+		err = r.parseFormBody()
+	default:
 		err = req.ParseForm()
 	}
-	if err != nil && !queryError(req, err) {
+	var he *HTTPError
+	switch {
+	case err == nil:
+	case errors.As(err, &he):
+		r.bodyErr = err
+		return err
+	case isFormType(ct) || !queryError(req, err):
 		r.bodyErr = formError(err)
 		return r.bodyErr
 	}
-	if len(req.PostForm) > 0 {
-		r.body = make(map[string]any, len(req.PostForm))
-		for k, vs := range req.PostForm {
-			if len(vs) > 0 {
-				r.body[k] = vs[0]
-			}
-		}
+	if len(req.PostForm) > 0 && hasBracket(req.PostForm) {
+		// A plain form is read from PostForm as it is; bodyMap makes
+		// the map of it when a getter needs one.
+		r.body = formMap(req.PostForm)
 	}
 	return nil
+}
+
+// isFormType reports whether ct is application/x-www-form-urlencoded.
+func isFormType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded")
+}
+
+// parseFormBody reads a url-encoded body into PostForm and Form, as
+// ParseForm does for a POST, for any method.
+func (r *Request) parseFormBody() error {
+	req := r.Request
+	data, err := r.readRaw(false, maxFormSize)
+	if err != nil {
+		return err
+	}
+	post, err := url.ParseQuery(string(data))
+	if err != nil {
+		return err
+	}
+	req.PostForm = post
+	if req.Form == nil {
+		q, _ := url.ParseQuery(req.URL.RawQuery)
+		form := make(url.Values, len(post)+len(q))
+		for k, vs := range post {
+			form[k] = vs
+		}
+		for k, vs := range q {
+			form[k] = append(form[k], vs...)
+		}
+		req.Form = form
+	}
+	return nil
+}
+
+// errFormTooLarge is the error of a url-encoded body of more than
+// maxFormSize bytes when the server sets no body limit of its own.
+var errFormTooLarge = errors.New(errPostTooLarge)
+
+// readRaw reads the whole body once into r.raw. With keep, the body is
+// replaced by a reader of the bytes, for a later reader (ParseMultipartForm,
+// the handler). A limit > 0 bounds a body that the server does not bound.
+func (r *Request) readRaw(keep bool, limit int64) ([]byte, error) {
+	if r.rawRead {
+		return r.raw, r.rawErr
+	}
+	r.rawRead = true
+	req := r.Request
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	var src io.Reader = req.Body
+	if limit > 0 && (r.Server == nil || r.Server.bodyMax.Load() <= 0) {
+		src = io.LimitReader(req.Body, limit+1)
+	}
+	data, err := io.ReadAll(src)
+	switch {
+	case err != nil:
+		r.rawErr = bodyError(err)
+	case limit > 0 && int64(len(data)) > limit:
+		r.rawErr = formError(errFormTooLarge)
+		data = nil
+	}
+	if r.rawErr != nil {
+		return nil, r.rawErr
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	r.raw = data
+	if keep {
+		req.Body = io.NopCloser(bytes.NewReader(data))
+	}
+	return data, nil
 }
 
 // HTTPError is an error with the HTTP status it should be answered with.
@@ -327,10 +479,12 @@ func jsonError(err error) error {
 
 // Parse fills the struct pointed to by v from the request: first the JSON
 // body (if the request has one), then form values, query values and path
-// parameters, matched to fields by their json tag (or name), each source
-// overriding the one before. A malformed body or a value that does not fit
-// its field returns an *HTTPError with status 400 (413 for a body over the
-// limit) whose message names the field.
+// parameters, matched to fields by their p tag (GoFrame's), json tag or
+// name, each source overriding the one before. A slice field takes every
+// value of its key, or of key[] (a[]=1&a[]=2); a map field takes the keys
+// m[k]=v. A malformed body or a value that does not fit its field returns
+// an *HTTPError with status 400 (413 for a body over the limit) whose
+// message names the field.
 func (r *Request) Parse(v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
@@ -338,14 +492,20 @@ func (r *Request) Parse(v any) error {
 	}
 	req := r.Request
 	if r.isJSON() && req.Body != nil && req.Body != http.NoBody {
-		data, err := io.ReadAll(req.Body)
+		data, err := r.readRaw(true, 0)
 		if err != nil {
-			return bodyError(err)
+			return err
 		}
-		req.Body = io.NopCloser(bytes.NewReader(data))
 		if len(bytes.TrimSpace(data)) > 0 {
 			if err := json.Unmarshal(data, v); err != nil {
 				return jsonError(err)
+			}
+			if hasParamTag(rv.Elem().Type()) {
+				if err := r.readBody(); err == nil && r.body != nil {
+					if err := fillTagged(rv.Elem(), r.body); err != nil {
+						return err
+					}
+				}
 			}
 		}
 	} else if err := r.readBody(); err != nil {
@@ -371,6 +531,47 @@ func (r *Request) Parse(v any) error {
 	return fillStruct(rv.Elem(), sources)
 }
 
+// hasParamTag reports whether a field of struct type t has a p or param
+// tag.
+func hasParamTag(t reflect.Type) bool {
+	for i := 0; i < t.NumField(); i++ {
+		if _, ok := t.Field(i).Tag.Lookup("p"); ok {
+			return true
+		}
+		if _, ok := t.Field(i).Tag.Lookup("param"); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// fillTagged sets, from the decoded JSON object m, the fields whose p tag
+// names a key other than the one encoding/json matched them by.
+func fillTagged(sv reflect.Value, m map[string]any) error {
+	st := sv.Type()
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, skip := fieldName(f)
+		jname, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if skip || jname == name || (jname == "" && name == f.Name) {
+			continue
+		}
+		e, ok := m[name]
+		if !ok {
+			continue
+		}
+		b, _ := json.Marshal(e)
+		if err := json.Unmarshal(b, sv.Field(i).Addr().Interface()); err != nil {
+			return &HTTPError{Status: http.StatusBadRequest,
+				Message: fmt.Sprintf("field %q: want %s, got JSON %s", name, f.Type, b), Err: err}
+		}
+	}
+	return nil
+}
+
 // fillStruct sets the fields of sv from string sources, later sources
 // winning.
 func fillStruct(sv reflect.Value, sources []url.Values) error {
@@ -380,26 +581,34 @@ func fillStruct(sv reflect.Value, sources []url.Values) error {
 		if !f.IsExported() {
 			continue
 		}
-		name := f.Name
-		if tag, ok := f.Tag.Lookup("json"); ok {
-			n, _, _ := strings.Cut(tag, ",")
-			if n == "-" {
-				continue
-			}
-			if n != "" {
-				name = n
-			}
-		}
-		var vals []string
-		for _, src := range sources {
-			if vs, ok := src[name]; ok {
-				vals = vs
-			}
-		}
-		if vals == nil {
+		name, skip := fieldName(f)
+		if skip {
 			continue
 		}
-		if err := setField(sv.Field(i), vals); err != nil {
+		fv := sv.Field(i)
+		var vals []string
+		var sub map[string]any
+		for _, src := range sources {
+			if vs, ok := src[name]; ok {
+				vals, sub = vs, nil
+			} else if vs, ok := src[name+"[]"]; ok {
+				vals, sub = vs, nil
+			} else if fv.Kind() == reflect.Map && hasBracketKey(src, name) {
+				if m, ok := formMap(src)[name].(map[string]any); ok {
+					vals, sub = nil, m
+				}
+			}
+		}
+		var err error
+		switch {
+		case sub != nil:
+			err = assign(fv, sub)
+		case vals != nil:
+			err = setField(fv, vals)
+		default:
+			continue
+		}
+		if err != nil {
 			return &HTTPError{Status: http.StatusBadRequest, Message: fmt.Sprintf("field %q: %v", name, err), Err: err}
 		}
 	}

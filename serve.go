@@ -329,7 +329,7 @@ func (r *Request) reset() {
 	// stored costs a write barrier.
 	r.Request = nil
 	r.Middleware.index = 0
-	if r.query != nil || r.bodyRead || r.exited || r.panicStack != nil ||
+	if r.query != nil || r.bodyRead || r.rawRead || r.x != nil || r.exited || r.panicStack != nil ||
 		len(r.Cookie.out) != 0 || r.Cookie.sent != 0 || r.Session.dirty() {
 		r.resetUsed()
 	}
@@ -339,6 +339,9 @@ func (r *Request) reset() {
 func (r *Request) resetUsed() {
 	r.query = nil
 	r.body, r.bodyErr, r.bodyRead = nil, nil, false
+	r.queryNest = false
+	r.raw, r.rawErr, r.rawRead = nil, nil, false
+	r.x = nil
 	r.exited = false
 	r.panicStack = nil
 	r.Cookie.reset(r)
