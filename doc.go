@@ -229,6 +229,10 @@
 //	serve.go           the request path: ServeHTTP, the route closure, the chain, the flush
 //	router.go          routes, groups, patterns and their conflicts
 //	request.go         Request: parameters, query, body, Parse
+//	request_getters.go the GoFrame getters: GetVar, GetQuery, GetForm, GetMap, GetBody,
+//	                   SetParam, SetCtxVar; a[]= and m[k]= keys
+//	var.go             Var, a request value with typed conversions
+//	upload.go          UploadFile: multipart files and a safe Save
 //	response.go        Response: buffering, streaming, files
 //	conn.go            the connection tracker and its hooks
 //	sweep.go           read deadlines, header, idle and send timeouts
@@ -257,6 +261,11 @@
 //
 // A [Request] is recycled when its handler returns: a goroutine that
 // outlives the handler must copy what it needs first.
+//
+// Coming from GoFrame: r.Get returns a string here (with an optional
+// default); r.GetVar is GoFrame's r.Get and returns a [Var]. A path
+// parameter cannot be overridden by the query string or the body, as it
+// can in GoFrame: the order is SetParam, path, query, body.
 //
 // With go run, the binary re-executed by a reload is the one go run built
 // in its temporary directory: rebuild with go build to deploy new code.

@@ -389,9 +389,10 @@ func (r *Request) readRaw(keep bool, limit int64) ([]byte, error) {
 }
 
 // HTTPError is an error with the HTTP status it should be answered with.
-// Parse returns it; Response.WriteError answers with its status and
-// message, as the getters (Get, GetInt, GetBool, Query) do themselves
-// before they stop the chain.
+// Parse, GetStruct and GetJson return it; Response.WriteError answers
+// with its status and message, as the other getters (Get, GetVar,
+// GetForm, GetMap, GetBody, GetUploadFile, Query...) do themselves before
+// they stop the chain.
 type HTTPError struct {
 	Status  int    // HTTP status code
 	Message string // safe to show to the client
