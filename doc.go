@@ -229,7 +229,8 @@
 //	serve.go           the request path: ServeHTTP, the route closure, the chain, the flush
 //	router.go          routes, groups, patterns and their conflicts
 //	request.go         Request: parameters, query, body, Parse
-//	response.go        Response: buffering, streaming, files
+//	response.go        Response: buffering, streaming, files, JSON(P), redirects
+//	response_xml.go    Response.WriteXml
 //	conn.go            the connection tracker and its hooks
 //	sweep.go           read deadlines, header, idle and send timeouts
 //	drain.go           the drain: Shutdown, Draining, OnDrain, idle grace, drain timeout
@@ -238,11 +239,12 @@
 //	reload_unix.go     choosing the process (proc.Init), Reload, Restart
 //	reload_windows.go  the same on Windows: restart in a new process
 //	config.go          Config, the file and its values
-//	config_server.go   the server sections of the file and how they apply
+//	config_server.go   the server sections of the file, their GoFrame names,
+//	                   SetConfigWithMap, and how they apply
 //	clientip.go        trusted proxies and the client address
 //	cookie.go          cookies
 //	session*.go        sessions and their stores
-//	static.go          files below ServerRoot
+//	static.go          static files: ServerRoot, SearchPaths, StaticPaths
 //	view.go            templates
 //	websocket.go       WebSockets and the drain
 //	admin.go           the admin page and the health check
