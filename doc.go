@@ -239,8 +239,7 @@
 //	reload_unix.go     choosing the process (proc.Init), Reload, Restart
 //	reload_windows.go  the same on Windows: restart in a new process
 //	config.go          Config, the file and its values
-//	config_server.go   the server sections of the file, their GoFrame names,
-//	                   SetConfigWithMap, and how they apply
+//	config_server.go   the server sections of the file and how they apply
 //	clientip.go        trusted proxies and the client address
 //	cookie.go          cookies
 //	session*.go        sessions and their stores
