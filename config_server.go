@@ -245,9 +245,9 @@ func fileRootError(name string, c *ServerConfig) error {
 	if c.ServerRoot == "" {
 		return nil
 	}
-	st, err := openStatic(c)
+	root, err := openStaticDir("server root", c.ServerRoot)
 	if err == nil {
-		st.close()
+		root.Close()
 		return nil
 	}
 	d := Cfg().cur.Load()
@@ -344,6 +344,10 @@ func changedFields(a, b *ServerConfig) []string {
 			// when it is set or cleared.
 			same = fa.IsNil() == fb.IsNil()
 		case reflect.Map:
+			if fa.Type().Elem().Kind() != reflect.Func {
+				same = reflect.DeepEqual(fa.Interface(), fb.Interface())
+				break
+			}
 			// A map of functions (template functions) is the same setting
 			// when it is the same map.
 			same = fa.Pointer() == fb.Pointer() && fa.Len() == fb.Len()

@@ -233,7 +233,8 @@
 //	                   SetParam, SetCtxVar; a[]= and m[k]= keys
 //	var.go             Var, a request value with typed conversions
 //	upload.go          UploadFile: multipart files and a safe Save
-//	response.go        Response: buffering, streaming, files
+//	response.go        Response: buffering, streaming, files, JSON(P), redirects
+//	response_xml.go    Response.WriteXml
 //	conn.go            the connection tracker and its hooks
 //	sweep.go           read deadlines, header, idle and send timeouts
 //	drain.go           the drain: Shutdown, Draining, OnDrain, idle grace, drain timeout
@@ -246,7 +247,7 @@
 //	clientip.go        trusted proxies and the client address
 //	cookie.go          cookies
 //	session*.go        sessions and their stores
-//	static.go          files below ServerRoot
+//	static.go          static files: ServerRoot, SearchPaths, StaticPaths
 //	view.go            templates
 //	websocket.go       WebSockets and the drain
 //	admin.go           the admin page and the health check

@@ -9,8 +9,10 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -67,8 +69,28 @@ func (w *Response) Status() int {
 // BufferLength returns the number of bytes buffered and not yet sent.
 func (w *Response) BufferLength() int { return len(w.buf) }
 
+// Buffer returns the bytes buffered and not yet sent. The slice is the
+// buffer itself: it is valid until the next write, and changing it changes
+// the response.
+func (w *Response) Buffer() []byte { return w.buf }
+
+// BufferString returns the bytes buffered and not yet sent, as a string.
+func (w *Response) BufferString() string { return string(w.buf) }
+
+// SetBuffer replaces what is buffered and not yet sent with a copy of b.
+// Output already sent (after Flush) stays sent.
+func (w *Response) SetBuffer(b []byte) {
+	w.buf = append(w.buf[:0], b...)
+	w.spill()
+}
+
+// ClearBuffer discards what is buffered and not yet sent. The status and
+// headers set stay.
+func (w *Response) ClearBuffer() { w.buf = w.buf[:0] }
+
 // Write appends each value to the response: strings and byte slices as
-// they are, errors by their message, anything else as fmt.Sprint prints it.
+// they are, errors by their message, nil as nothing, anything else as
+// fmt.Sprint prints it.
 func (w *Response) Write(content ...any) {
 	if len(content) == 1 && !w.streaming {
 		// The common case, one string, without the loop.
@@ -107,6 +129,9 @@ func (w *Response) Writef(format string, args ...any) {
 
 func (w *Response) appendValue(c any) {
 	switch v := c.(type) {
+	case nil:
+		// A missing value (r.Session.Get of an absent key, say) shows as
+		// nothing rather than "<nil>" on the page.
 	case string:
 		w.buf = append(w.buf, v...)
 	case []byte:
@@ -126,10 +151,13 @@ func (w *Response) spill() {
 	}
 }
 
-// WriteJson sets Content-Type to application/json and writes v as JSON.
-// It returns the encoding error, if any, and writes nothing then.
+// WriteJson sets Content-Type to application/json and writes v as JSON,
+// followed by a newline. A []byte or json.RawMessage is JSON already and
+// goes out as it is, once checked to be valid JSON; a string is encoded as
+// a JSON string. It returns the encoding error, if any, and writes nothing
+// then.
 func (w *Response) WriteJson(v any) error {
-	data, err := json.Marshal(v)
+	data, err := encodeJSON(v)
 	if err != nil {
 		return fmt.Errorf("baton: WriteJson: %w", err)
 	}
@@ -138,6 +166,26 @@ func (w *Response) WriteJson(v any) error {
 	w.buf = append(w.buf, '\n')
 	w.spill()
 	return nil
+}
+
+// errInvalidJSON is the error for a []byte given as JSON that is not.
+var errInvalidJSON = errors.New("bytes given as JSON are not valid JSON")
+
+// encodeJSON encodes v, taking a []byte or json.RawMessage as JSON already.
+func encodeJSON(v any) ([]byte, error) {
+	var raw []byte
+	switch b := v.(type) {
+	case []byte:
+		raw = b
+	case json.RawMessage:
+		raw = b
+	default:
+		return json.Marshal(v)
+	}
+	if !json.Valid(raw) {
+		return nil, errInvalidJSON
+	}
+	return raw, nil
 }
 
 // WriteStatus sets the status and writes content, or the status text if
@@ -154,6 +202,137 @@ func (w *Response) WriteStatus(status int, content ...any) {
 		return
 	}
 	w.Write(content...)
+}
+
+// WriteExit writes content as Write does, then stops the handler chain
+// as Request.Exit does.
+func (w *Response) WriteExit(content ...any) {
+	w.Write(content...)
+	w.req.Exit()
+}
+
+// WriteOver replaces what is buffered and not yet sent with content, as
+// ClearBuffer then Write: a status handler or middleware can swap a body
+// written before it.
+func (w *Response) WriteOver(content ...any) {
+	w.ClearBuffer()
+	w.Write(content...)
+}
+
+// WriteOverExit is WriteOver followed by Request.Exit.
+func (w *Response) WriteOverExit(content ...any) {
+	w.WriteOver(content...)
+	w.req.Exit()
+}
+
+// WritefExit is Writef followed by Request.Exit.
+func (w *Response) WritefExit(format string, args ...any) {
+	w.Writef(format, args...)
+	w.req.Exit()
+}
+
+// WritelnExit is Writeln followed by Request.Exit.
+func (w *Response) WritelnExit(content ...any) {
+	w.Writeln(content...)
+	w.req.Exit()
+}
+
+// WriteJsonExit is WriteJson followed by Request.Exit. A value that cannot
+// be encoded is a programming error: it panics, which answers 500 and logs
+// the error with the stack.
+func (w *Response) WriteJsonExit(v any) {
+	if err := w.WriteJson(v); err != nil {
+		panic(err)
+	}
+	w.req.Exit()
+}
+
+// WriteStatusExit is WriteStatus followed by Request.Exit.
+func (w *Response) WriteStatusExit(status int, content ...any) {
+	w.WriteStatus(status, content...)
+	w.req.Exit()
+}
+
+// maxCallback bounds the length of a JSONP callback name.
+const maxCallback = 128
+
+// WriteJsonP writes v as JSONP: the JSON of v (a []byte or json.RawMessage
+// as it is, once checked) passed to the function the query parameter
+// "callback" names, or the bare JSON if there is none. Content-Type is
+// application/javascript, with X-Content-Type-Options: nosniff.
+//
+// The callback must be a JavaScript name or a dotted path of names
+// ("cb", "jQuery37_1", "ns.cb"), of at most 128 bytes, so that a link to
+// the page cannot make it run script of its choosing. Another callback
+// gets an *HTTPError of status 400, for WriteError, and nothing is
+// written. The output starts with an empty comment, which keeps a
+// callback from making it a Flash file or other content a plugin sniffs.
+func (w *Response) WriteJsonP(v any) error {
+	cb := w.req.Query("callback")
+	if cb != "" && !isCallback(cb) {
+		return &HTTPError{Status: http.StatusBadRequest, Message: "invalid JSONP callback",
+			Err: fmt.Errorf("baton: WriteJsonP: callback %q is not a JavaScript name", cb)}
+	}
+	data, err := encodeJSON(v)
+	if err != nil {
+		return fmt.Errorf("baton: WriteJsonP: %w", err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/javascript; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if cb == "" {
+		w.buf = append(w.buf, data...)
+	} else {
+		w.buf = append(w.buf, "/**/"...)
+		w.buf = append(w.buf, cb...)
+		w.buf = append(w.buf, '(')
+		w.buf = append(w.buf, data...)
+		w.buf = append(w.buf, ");"...)
+	}
+	w.spill()
+	return nil
+}
+
+// WriteJsonPExit is WriteJsonP followed by Request.Exit. An invalid
+// callback is answered with 400; a value that cannot be encoded panics, as
+// with WriteJsonExit.
+func (w *Response) WriteJsonPExit(v any) {
+	if err := w.WriteJsonP(v); err != nil {
+		var he *HTTPError
+		if !errors.As(err, &he) {
+			panic(err)
+		}
+		w.WriteError(err)
+	}
+	w.req.Exit()
+}
+
+// isCallback reports whether s is a dotted path of ASCII JavaScript names.
+func isCallback(s string) bool {
+	if len(s) > maxCallback {
+		return false
+	}
+	start := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if start {
+				return false
+			}
+			start = true
+			continue
+		case c == '_' || c == '$' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9':
+			if start {
+				return false
+			}
+		default:
+			return false
+		}
+		start = false
+	}
+	return !start
 }
 
 // WriteError answers with err: its status if it has a StatusCode method
@@ -188,6 +367,45 @@ func (w *Response) RedirectTo(url string, status ...int) {
 	w.buf = w.buf[:0]
 	w.Header().Set("Location", url)
 	w.WriteHeader(code)
+}
+
+// RedirectBack redirects the client to the page it came from, as the
+// Referer header names it, with the given status, 302 Found if none is
+// given. Only a Referer of this host is followed, and only its path and
+// query: another host, a missing or malformed Referer, or a path that a
+// browser would read as another host ("//evil.example") redirects to "/"
+// instead, so that a link cannot make the site send its users elsewhere.
+func (w *Response) RedirectBack(status ...int) {
+	w.RedirectTo(sameOriginBack(w.req), status...)
+}
+
+// sameOriginBack returns the path and query of the Referer of r if it is
+// of r's host, else "/".
+func sameOriginBack(r *Request) string {
+	ref := r.Header.Get("Referer")
+	if ref == "" {
+		return "/"
+	}
+	u, err := url.Parse(ref)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Opaque != "" ||
+		!strings.EqualFold(u.Host, r.Host) {
+		return "/"
+	}
+	// The scheme is left out: behind a proxy that terminates TLS, the
+	// Referer says https and the request http, and the host is what
+	// matters.
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	if p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsAny(u.Path, "\\") ||
+		strings.Contains(strings.ToLower(p), "%5c") {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return p
 }
 
 // ServeFile sends the file at path, honouring Range and conditional

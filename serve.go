@@ -36,6 +36,11 @@ func (s *Server) serveConn(w http.ResponseWriter, req *http.Request) {
 // runs the middleware chain, and writes the buffered response. It makes
 // *Server an http.Handler, usable with httptest or mounted anywhere.
 func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if rw := s.rewrites.Load(); rw != nil {
+		if to, ok := (*rw)[req.URL.Path]; ok {
+			req.URL.Path, req.URL.RawPath = to, ""
+		}
+	}
 	t := s.router.tree.Load()
 	if t == nil {
 		t = s.router.compile()

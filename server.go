@@ -7,10 +7,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,21 +82,36 @@ type ServerConfig struct {
 	HTTPSCertFile, HTTPSKeyFile string
 
 	// ServerRoot is the directory static files are served from when no route
-	// matches. If empty, no static files are served.
+	// matches. If empty, only StaticPaths and SearchPaths are served, if
+	// set.
 	ServerRoot string
+	// SearchPaths are further directories served like ServerRoot, searched
+	// in order after it: the first that has the file requested serves it.
+	SearchPaths []string
+	// StaticPaths are directories served under a URL prefix (Path below
+	// /static, say), searched before ServerRoot, the longest prefix first.
+	// A file a static path lacks is looked for in the next one and then in
+	// ServerRoot and SearchPaths. Routes still come first.
+	StaticPaths []StaticPath
 	// IndexFiles are tried, in order, for a request naming a directory.
-	// If nil, "index.html" is used.
+	// If nil, DefaultIndexFiles ("index.html", then "index.htm") is used.
 	IndexFiles []string
 	// DirectoryListing enables listing a directory that has no index file.
 	// If false, such a request gets 403.
 	DirectoryListing bool
-	// ServeDotFiles serves the files below ServerRoot whose path has a
-	// segment starting with a dot (.env, .git/config, a/.hidden/x). If
-	// false, requests for them get 404, as if they were absent, whatever
-	// the spelling of the path (%2e, "//", "a/../.env"), and listings do
-	// not show them; only the top-level .well-known directory (ACME
-	// challenges, security.txt) is served, without its own dotfiles. Routes
-	// and Response.ServeFile are not affected.
+	// Rewrites maps request paths to the paths they are served as, before
+	// routing: "/" to "/index.html", say. A path must match exactly; the
+	// query string is kept. Paths and targets start with "/" and targets
+	// have no query. If empty, paths are not rewritten.
+	Rewrites map[string]string
+	// ServeDotFiles serves the files below the static directories
+	// (ServerRoot, SearchPaths, StaticPaths) whose path has a segment
+	// starting with a dot (.env, .git/config, a/.hidden/x). If false,
+	// requests for them get 404, as if they were absent, whatever the
+	// spelling of the path (%2e, "//", "a/../.env"), and listings do not
+	// show them; only the top-level .well-known directory (ACME
+	// challenges, security.txt) is served, without its own dotfiles.
+	// Routes and Response.ServeFile are not affected.
 	ServeDotFiles bool
 
 	// ReadHeaderTimeout bounds the time to read request headers, which cuts
@@ -216,6 +234,14 @@ type ServerConfig struct {
 	Session SessionConfig
 }
 
+// StaticPath is a directory served under a URL prefix: Path's a/b.css
+// answers Prefix+"/a/b.css". Prefix is a clean absolute path ("/static");
+// a trailing slash is ignored.
+type StaticPath struct {
+	Prefix string
+	Path   string
+}
+
 // Server is a named HTTP and HTTPS server with routing, middleware, static
 // files and graceful shutdown. Get one with GetServer (or g.Server in the
 // facade) and configure it before Start; configuration after Start has no
@@ -248,7 +274,8 @@ type Server struct {
 	access   atomic.Bool // access log on
 	bodyMax  atomic.Int64
 	static   atomic.Pointer[staticFS]
-	trust    atomic.Pointer[proxyTrust] // nil: no trusted proxy
+	rewrites atomic.Pointer[map[string]string] // nil: no rewrite
+	trust    atomic.Pointer[proxyTrust]        // nil: no trusted proxy
 	conns    connTracker
 	draining atomic.Bool
 	drainCh  chan struct{} // closed when a drain starts
@@ -338,12 +365,13 @@ func (s *Server) Config() ServerConfig {
 func (s *Server) SetConfig(c ServerConfig) error { return s.setConfig(c, true) }
 
 func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
-	var st *staticFS
-	if c.ServerRoot != "" {
-		var err error
-		if st, err = openStatic(&c); err != nil {
-			return err
-		}
+	rewrites, err := checkRewrites(c.Rewrites)
+	if err != nil {
+		return fmt.Errorf("baton: server %q: %w", s.name, err)
+	}
+	st, err := openStatic(&c)
+	if err != nil {
+		return err
 	}
 	trusted := c.TrustedProxies
 	if len(trusted) == 0 {
@@ -351,14 +379,17 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	}
 	trust, err := newProxyTrust(trusted, c.ClientIPHeader)
 	if err != nil {
+		st.close()
 		return fmt.Errorf("baton: server %q: %w", s.name, err)
 	}
 	if _, err := parseNetworks(c.Admin.Allow); err != nil {
+		st.close()
 		return fmt.Errorf("baton: server %q: admin allow: %w", s.name, err)
 	}
 	var level slog.Level
 	if c.LogLevel != "" {
 		if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+			st.close()
 			return fmt.Errorf("baton: server %q: log level: %w", s.name, err)
 		}
 	}
@@ -389,6 +420,7 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	if old := s.static.Swap(st); old != nil {
 		old.close()
 	}
+	s.rewrites.Store(rewrites)
 	s.views.Store(newViewCache(c))
 	s.sessions.Store(newSessionManager(s.name, c))
 	return nil
@@ -434,6 +466,67 @@ func (s *Server) SetHTTPSAddr(addrs ...string) {
 // matches. It panics if dir cannot be opened, as a registration does.
 func (s *Server) SetServerRoot(dir string) {
 	s.update(func(c *ServerConfig) { c.ServerRoot = dir })
+}
+
+// AddSearchPath serves the static files below dir too, after ServerRoot
+// and the search paths added before; see ServerConfig.SearchPaths. It
+// panics if dir cannot be opened, as a registration does.
+func (s *Server) AddSearchPath(dir string) {
+	s.update(func(c *ServerConfig) { c.SearchPaths = append(slices.Clone(c.SearchPaths), dir) })
+}
+
+// AddStaticPath serves the static files below dir under the URL prefix
+// ("/static"); see ServerConfig.StaticPaths. The rules of ServerRoot
+// hold: no path leaves dir, and dotfiles are not served unless
+// ServeDotFiles is set. It panics if prefix is not a clean absolute path
+// or dir cannot be opened, as a registration does.
+func (s *Server) AddStaticPath(prefix, dir string) {
+	s.update(func(c *ServerConfig) {
+		c.StaticPaths = append(slices.Clone(c.StaticPaths), StaticPath{Prefix: prefix, Path: dir})
+	})
+}
+
+// SetIndexFiles sets the files tried, in order, for a request naming a
+// directory; see ServerConfig.IndexFiles.
+func (s *Server) SetIndexFiles(names []string) {
+	s.update(func(c *ServerConfig) { c.IndexFiles = slices.Clone(names) })
+}
+
+// SetIndexFolder is SetDirectoryListing, under GoFrame's name.
+func (s *Server) SetIndexFolder(on bool) { s.SetDirectoryListing(on) }
+
+// SetRewrite serves requests for the path uri as if they were for target,
+// before routing; see ServerConfig.Rewrites. It panics if either is not a
+// path starting with "/" or target has a query, as a registration does.
+func (s *Server) SetRewrite(uri, target string) {
+	s.SetRewriteMap(map[string]string{uri: target})
+}
+
+// SetRewriteMap adds the rewrites of m, each as SetRewrite does.
+func (s *Server) SetRewriteMap(m map[string]string) {
+	s.update(func(c *ServerConfig) {
+		rw := maps.Clone(c.Rewrites)
+		if rw == nil {
+			rw = make(map[string]string, len(m))
+		}
+		maps.Copy(rw, m)
+		c.Rewrites = rw
+	})
+}
+
+// checkRewrites checks the rewrites of a configuration and returns the
+// map the request path reads: a copy, or nil when there is none.
+func checkRewrites(m map[string]string) (*map[string]string, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	for from, to := range m {
+		if !strings.HasPrefix(from, "/") || !strings.HasPrefix(to, "/") || strings.ContainsAny(to, "?#") {
+			return nil, fmt.Errorf("baton: rewrite %q to %q: want two paths starting with /, the target without a query", from, to)
+		}
+	}
+	rw := maps.Clone(m)
+	return &rw, nil
 }
 
 // SetDirectoryListing turns the listing of directories without an index

@@ -10,32 +10,102 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
 
-// staticFS serves files below a root directory. It opens them through
-// os.Root, so no path (with "..", encoded slashes, or symbolic links) can
-// reach a file outside the root. Unless dot is set, it serves no name with
-// a segment that starts with a dot (see dotName).
+// DefaultIndexFiles are the index files tried for a directory when
+// ServerConfig.IndexFiles is nil.
+var DefaultIndexFiles = []string{"index.html", "index.htm"}
+
+// staticFS serves files below its root directories: the static paths
+// (each under its URL prefix, the longest prefix first), then the server
+// root, then the search paths, in order; the first that has the name
+// requested serves it. It opens files through os.Root, so no path (with
+// "..", encoded slashes, or symbolic links) can reach a file outside the
+// root it names. Unless dot is set, it serves no name with a segment that
+// starts with a dot (see dotName).
 type staticFS struct {
-	dir     string
-	root    *os.Root
+	roots   []staticRoot
 	index   []string
 	listing bool
 	dot     bool
 }
 
+// staticRoot is a directory served under a URL prefix ("" for the whole
+// URL space, else "/static" with no trailing slash).
+type staticRoot struct {
+	prefix string
+	root   *os.Root
+}
+
+// openStatic opens the directories c serves static files from; it returns
+// nil and no error when c serves none.
 func openStatic(c *ServerConfig) (*staticFS, error) {
-	root, err := os.OpenRoot(c.ServerRoot)
+	st := &staticFS{index: c.IndexFiles, listing: c.DirectoryListing, dot: c.ServeDotFiles}
+	if st.index == nil {
+		st.index = DefaultIndexFiles
+	}
+	add := func(what, prefix, dir string) error {
+		root, err := openStaticDir(what, dir)
+		if err != nil {
+			return err
+		}
+		st.roots = append(st.roots, staticRoot{prefix: prefix, root: root})
+		return nil
+	}
+	paths := slices.Clone(c.StaticPaths)
+	for i := range paths {
+		p, err := staticPrefix(paths[i].Prefix)
+		if err != nil {
+			st.close()
+			return nil, err
+		}
+		paths[i].Prefix = p
+	}
+	// The longest prefix first, so that /static/img wins over /static.
+	slices.SortStableFunc(paths, func(a, b StaticPath) int { return len(b.Prefix) - len(a.Prefix) })
+	for _, p := range paths {
+		if err := add("static path "+p.Prefix, p.Prefix, p.Path); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	if c.ServerRoot != "" {
+		if err := add("server root", "", c.ServerRoot); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	for _, dir := range c.SearchPaths {
+		if err := add("search path", "", dir); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	if len(st.roots) == 0 {
+		return nil, nil
+	}
+	return st, nil
+}
+
+func openStaticDir(what, dir string) (*os.Root, error) {
+	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("baton: server root %s: %w", c.ServerRoot, err)
+		return nil, fmt.Errorf("baton: %s %s: %w", what, dir, err)
 	}
-	index := c.IndexFiles
-	if len(index) == 0 {
-		index = []string{"index.html"}
+	return root, nil
+}
+
+// staticPrefix checks the URL prefix of a static path and returns it
+// without a trailing slash ("" for "/").
+func staticPrefix(p string) (string, error) {
+	trimmed := strings.TrimSuffix(p, "/")
+	if !strings.HasPrefix(p, "/") || trimmed != "" && path.Clean(trimmed) != trimmed {
+		return "", fmt.Errorf("baton: static path prefix %q: want a clean absolute path such as /static", p)
 	}
-	return &staticFS{dir: c.ServerRoot, root: root, index: index, listing: c.DirectoryListing, dot: c.ServeDotFiles}, nil
+	return trimmed, nil
 }
 
 // wellKnown is the one directory of dotted name that is served by default:
@@ -58,10 +128,17 @@ func dotName(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.Contains(name, "/.")
 }
 
-func (st *staticFS) close() { st.root.Close() }
+func (st *staticFS) close() {
+	if st == nil {
+		return
+	}
+	for _, r := range st.roots {
+		r.root.Close()
+	}
+}
 
-// serve answers r from the root and reports whether it did; false means the
-// file does not exist and the caller answers 404.
+// serve answers r from the first root that has the name and reports
+// whether it did; false means no root has it and the caller answers 404.
 func (st *staticFS) serve(r *Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
@@ -74,16 +151,35 @@ func (st *staticFS) serve(r *Request) bool {
 		return false
 	}
 	clean := path.Clean("/" + r.URL.Path)
-	name := strings.TrimPrefix(clean, "/")
-	if name == "" {
-		name = "."
+	for _, sr := range st.roots {
+		rel := clean
+		if sr.prefix != "" {
+			rest, ok := strings.CutPrefix(clean, sr.prefix)
+			if !ok || rest != "" && rest[0] != '/' {
+				continue
+			}
+			rel = rest
+		}
+		name := strings.TrimPrefix(rel, "/")
+		if name == "" {
+			name = "."
+		}
+		if !st.dot && dotName(name) {
+			// Answered as absent, before the file is looked at: neither a
+			// redirect nor a 403 tells that .git exists.
+			continue
+		}
+		if st.serveFrom(r, sr.root, clean, name) {
+			return true
+		}
 	}
-	if !st.dot && dotName(name) {
-		// Answered as absent, before the file is looked at: neither a
-		// redirect nor a 403 tells that .git exists.
-		return false
-	}
-	f, err := st.root.Open(name)
+	return false
+}
+
+// serveFrom answers r with name, below root, if it exists; clean is the
+// cleaned path of the request.
+func (st *staticFS) serveFrom(r *Request, root *os.Root, clean, name string) bool {
+	f, err := root.Open(name)
 	if err != nil {
 		return false
 	}
@@ -108,7 +204,7 @@ func (st *staticFS) serve(r *Request) bool {
 		return true
 	}
 	for _, idx := range st.index {
-		ff, err := st.root.Open(path.Join(name, idx))
+		ff, err := root.Open(path.Join(name, idx))
 		if err != nil {
 			continue
 		}
@@ -122,7 +218,7 @@ func (st *staticFS) serve(r *Request) bool {
 		r.Response.WriteStatus(http.StatusForbidden)
 		return true
 	}
-	entries, err := fs.ReadDir(st.root.FS(), name)
+	entries, err := fs.ReadDir(root.FS(), name)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		r.Response.WriteStatus(http.StatusInternalServerError)
 		return true
