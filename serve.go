@@ -81,9 +81,6 @@ func (s *Server) handler(chain []HandlerFunc) httprouter.Handle {
 		m.chain = chain
 		resp := &r.resp
 		resp.w = w
-		// Hooks and status handlers (hooks.go): each point is behind a
-		// nil check of hs, which is all a server without them pays.
-		hs := s.hooks.Load()
 		returned := false
 		defer func() {
 			if !returned {
@@ -91,12 +88,16 @@ func (s *Server) handler(chain []HandlerFunc) httprouter.Handle {
 				// recover returns nil). Only then is recover called: the
 				// check costs less than the call.
 				r.unwound(recover())
-				if hs != nil {
+				if hs := s.hooks.Load(); hs != nil {
 					r.beforeOutput(hs, false)
 				}
 				r.done(logOn)
 			}
 		}()
+		// Hooks and status handlers (hooks.go): each point is behind a
+		// nil check of hs, which is all a server without them pays. The
+		// deferred function loads its own, not to capture this one.
+		hs := s.hooks.Load()
 		if req.Body == nil || req.Body == http.NoBody || s.limitBody(r) {
 			if hs != nil && !r.beforeServe(hs) {
 				// ExitAll in a HookBeforeServe hook: no chain.
