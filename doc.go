@@ -32,6 +32,13 @@
 // middleware plugs in through [WrapMiddleware]. A panicking handler is
 // answered with 500 and its stack goes to the error log.
 //
+// GoFrame's binding styles are there under its names: the group verbs
+// ([RouterGroup.GET], ...), [RouterGroup.Map], [RouterGroup.REST],
+// controllers through [Server.BindObject], middleware for a pattern
+// ([Server.BindMiddleware]), hooks around the chain
+// ([Server.BindHookHandler]) and pages for a status
+// ([Server.BindStatusHandler]).
+//
 // # Responses
 //
 // Output is buffered until the handler chain returns, so headers and the
@@ -228,6 +235,8 @@
 //	registry.go        the named servers (GetServer, New) and the running ones (Wait)
 //	serve.go           the request path: ServeHTTP, the route closure, the chain, the flush
 //	router.go          routes, groups, patterns and their conflicts
+//	bind.go            GoFrame's binding styles: verbs, Map, objects, REST, BindMiddleware
+//	hooks.go           hooks around the chain, status handlers, ExitAll
 //	request.go         Request: parameters, query, body, Parse
 //	request_getters.go the GoFrame getters: GetVar, GetQuery, GetForm, GetMap, GetBody,
 //	                   SetParam, SetCtxVar; a[]= and m[k]= keys

@@ -93,11 +93,20 @@ func (s *Server) handler(chain []HandlerFunc) httprouter.Handle {
 				// recover returns nil). Only then is recover called: the
 				// check costs less than the call.
 				r.unwound(recover())
+				if hs := s.hooks.Load(); hs != nil {
+					r.beforeOutput(hs, false)
+				}
 				r.done(logOn)
 			}
 		}()
+		// Hooks and status handlers (hooks.go): each point is behind a
+		// nil check of hs, which is all a server without them pays. The
+		// deferred function loads its own, not to capture this one.
+		hs := s.hooks.Load()
 		if req.Body == nil || req.Body == http.NoBody || s.limitBody(r) {
-			if len(chain) == 1 {
+			if hs != nil && !r.beforeServe(hs) {
+				// ExitAll in a HookBeforeServe hook: no chain.
+			} else if len(chain) == 1 {
 				// No middleware: nothing resumes after an Exit, so this
 				// frame's recover serves for it and the handler runs
 				// without one of its own.
@@ -108,6 +117,9 @@ func (s *Server) handler(chain []HandlerFunc) httprouter.Handle {
 			}
 		}
 		returned = true
+		if hs != nil {
+			r.beforeOutput(hs, true)
+		}
 		if resp.status == 0 && len(resp.buf) < chunkingThreshold && !resp.committed && !resp.abort &&
 			!r.Session.loaded && len(r.Cookie.out) == 0 && devMode.Load() == nil {
 			// The common response, a small 200 with no cookie to set, is
@@ -116,6 +128,9 @@ func (s *Server) handler(chain []HandlerFunc) httprouter.Handle {
 			if len(resp.buf) > 0 {
 				n, _ := w.Write(resp.buf)
 				resp.written = int64(n)
+			}
+			if hs != nil {
+				r.afterOutput(hs)
 			}
 			if logOn {
 				s.logAccess(r)
@@ -150,6 +165,10 @@ type Middleware struct {
 	r     *Request
 	chain []HandlerFunc
 	index int
+	// exitAll is set by ExitAll, exitHook by ExitHook (hooks.go). A hook
+	// that ends with ExitHook clears exitHook; otherwise either flag
+	// comes with Request.exited set, which makes reset clear them.
+	exitAll, exitHook bool
 }
 
 // Next runs the next handler of the chain and returns when it has
@@ -232,6 +251,9 @@ func (r *Request) done(logOn bool) {
 		r.resp.fail(http.StatusInternalServerError)
 	}
 	r.resp.finish()
+	if hs := r.Server.hooks.Load(); hs != nil {
+		r.afterOutput(hs)
+	}
 	if logOn {
 		r.Server.logAccess(r)
 	}
@@ -348,6 +370,7 @@ func (r *Request) resetUsed() {
 	r.raw, r.rawErr, r.rawRead = nil, nil, false
 	r.x = nil
 	r.exited = false
+	r.Middleware.exitAll, r.Middleware.exitHook = false, false
 	r.panicStack = nil
 	r.Cookie.reset(r)
 	if r.Session.dirty() {

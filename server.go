@@ -285,6 +285,7 @@ type Server struct {
 	certW    *watch.Files
 	views    atomic.Pointer[viewCache]
 	sessions atomic.Pointer[sessionManager]
+	hooks    atomic.Pointer[hookSet] // nil: no hook nor status handler
 }
 
 type serverState int
