@@ -173,6 +173,14 @@ func matchParts(parts []string, s string, ps httprouter.Params) bool {
 	return false
 }
 
+// matchSeg reports whether seg matches the parameter segment s.
+func matchSeg(s *segment, seg string) bool {
+	if s.key == ":" {
+		return true // the caller has ruled out an empty last segment
+	}
+	return matchParts(s.parts, seg, nil)
+}
+
 // leaf is a route's handle at the node where its pattern ends.
 type leaf struct {
 	handle httprouter.Handle
@@ -265,14 +273,21 @@ func (n *treeNode) lookup(rest string, k int) (*leaf, httprouter.Params) {
 			return l, ps
 		}
 	}
-	if seg != "" {
+	// NOTE: a whole-segment parameter matches an empty segment that is
+	// not the last ("/u//posts"), as httprouter's do: a table reads the
+	// same whichever engine serves it.
+	if seg != "" || after != "" {
 		for _, p := range n.params {
-			if !matchParts(p.seg.parts, seg, nil) {
+			if !matchSeg(&p.seg, seg) {
 				continue
 			}
 			if l, ps := p.node.lookup(after, k+len(p.seg.names)); l != nil {
 				if ps != nil {
-					matchParts(p.seg.parts, seg, ps[k:])
+					if p.seg.key == ":" {
+						ps[k].Value = seg
+					} else {
+						matchParts(p.seg.parts, seg, ps[k:])
+					}
 				}
 				return l, ps
 			}
@@ -322,9 +337,9 @@ func (n *treeNode) fold(rest string, b []byte) ([]byte, bool) {
 			}
 		}
 	}
-	if seg != "" {
+	if seg != "" || after != "" {
 		for _, p := range n.params {
-			if matchParts(p.seg.parts, seg, nil) {
+			if matchSeg(&p.seg, seg) {
 				if out, ok := p.node.fold(after, append(append(b, '/'), seg...)); ok {
 					return out, true
 				}
