@@ -36,7 +36,9 @@ type route struct {
 }
 
 // router checks registrations and builds the tree requests are served
-// from.
+// from: httprouter's while it can hold every route, else baton's own
+// (tree.go), which also holds a static segment beside a parameter and
+// parameters inside a segment.
 //
 // The serving tree is built in one go at the first request, and built
 // anew for a route registered after that, then swapped in: requests never
@@ -97,18 +99,10 @@ func (rt *router) compile() *table {
 
 // table is what requests are served from: httprouter when it can hold
 // every route, which is most tables, else baton's own tree (tree.go).
+// Exactly one of hr and own is set.
 type table struct {
 	hr  *httprouter.Router
 	own *tree
-}
-
-// ServeHTTP serves req from the table's engine.
-func (t *table) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if t.own != nil {
-		t.own.ServeHTTP(w, req)
-		return
-	}
-	t.hr.ServeHTTP(w, req)
 }
 
 // build makes a serving tree of every route, each with its chain of the
@@ -223,9 +217,12 @@ func (g *RouterGroup) Group(prefix string, f func(*RouterGroup)) *RouterGroup {
 
 // BindHandler registers h for pattern, relative to the group's prefix. A
 // pattern is an optional method list and a path: "/user/:id", "/user/{id}",
-// "GET:/static/*path", "GET,POST:/form". Without a method it answers every
-// method; GET also answers HEAD. A pattern that conflicts with one already
-// registered panics, naming both patterns and where each was registered.
+// "/page/{id}.html", "GET:/static/*path", "GET,POST:/form". Without a
+// method it answers every method; GET also answers HEAD. Static segments,
+// parameters and catch-alls may share a position, the most specific
+// winning ("/user/new" before "/user/:id"). A pattern that matches the
+// same paths as one already registered for a method panics, naming both
+// patterns and where each was registered.
 func (g *RouterGroup) BindHandler(pattern string, h HandlerFunc) {
 	if err := g.s.router.register(g, pattern, h, callSite()); err != nil {
 		panic(err)
