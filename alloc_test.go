@@ -24,15 +24,19 @@ func TestHotPathAllocs(t *testing.T) {
 		name   string
 		routes []benchRoute
 		paths  []string
+		extra  []benchRoute // registered on baton only
 	}{
 		{name: "static", routes: staticRoutes},
 		{name: "param", routes: paramRoutes, paths: []string{"/user/gordon"}},
 		{name: "github", routes: githubAPI},
+		// GET /users/new beside GET /users/:user: served by baton's own
+		// tree, which must not allocate more than httprouter either.
+		{name: "own tree", routes: githubAPI, extra: []benchRoute{{http.MethodGet, "/users/new"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reqs := newRequests(t, tt.routes, tt.paths...)
-			got := allocsPerRun(t, "baton", newBaton(tt.routes), reqs)
+			got := allocsPerRun(t, "baton", newBaton(append(tt.routes[:len(tt.routes):len(tt.routes)], tt.extra...)), reqs)
 			want := allocsPerRun(t, "httprouter", newHTTPRouter(tt.routes), reqs)
 			t.Logf("allocs to serve %d request(s): baton %v, httprouter %v", len(reqs), got, want)
 			if got > want {

@@ -242,3 +242,29 @@ func BenchmarkAccessLog(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOwnTree serves the GitHub API from baton's own tree, which
+// serves a table once one route sits beside a parameter httprouter holds
+// (GET /users/new beside GET /users/:user), against the same table less
+// that route on httprouter. httprouter and ServeMux are not in it: the
+// first cannot hold the table.
+func BenchmarkOwnTree(b *testing.B) {
+	withNew := append(githubAPI[:len(githubAPI):len(githubAPI)], benchRoute{http.MethodGet, "/users/new"})
+	for _, tt := range []struct {
+		name   string
+		routes []benchRoute
+	}{{"httprouter", githubAPI}, {"own", withNew}} {
+		b.Run(tt.name, func(b *testing.B) {
+			h := newBaton(tt.routes)
+			reqs := newRequests(b, githubAPI)
+			checkServes(b, tt.name, h, reqs)
+			w := newDiscardWriter()
+			b.ReportAllocs()
+			cpu := startCPU()
+			for b.Loop() {
+				serveAll(h, w, reqs)
+			}
+			cpu.report(b, len(reqs))
+		})
+	}
+}

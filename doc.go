@@ -17,15 +17,26 @@
 //
 // # Routing
 //
-// Routes live on julienschmidt/httprouter. A pattern is an optional method
-// list and a path: "/user/:id" and "/user/{id}" name a parameter,
-// "/static/*path" catches the rest, "GET:/x" and "GET,POST:/x" restrict the
-// methods (none means all; GET also answers HEAD). Unmatched requests get
-// 404, or 405 with an Allow header; OPTIONS is answered; a path with a
-// stray trailing slash is redirected. A registration that conflicts with
-// another panics with both patterns and the file:line of each. httprouter
-// cannot hold a static segment beside a parameter at the same position
-// ("/user/new" beside "/user/:id"): such a pair panics saying so.
+// A pattern is an optional method list and a path: "/user/:id" and
+// "/user/{id}" name a parameter, "/{id}.html", "/admin-{page}" and
+// "/{hash}.{type}" name parameters inside a segment (each takes at least
+// one character and as many as it can), "/static/*path" catches the rest,
+// "GET:/x" and "GET,POST:/x" restrict the methods (none means all; GET
+// also answers HEAD). Static segments, parameters and catch-alls may share
+// a position: "/user/new" beside "/user/:id" beside "/user/*rest". The
+// most specific wins, segment by segment: a static segment, then a
+// segment with more literal text around its parameters, then a plain
+// parameter, then a catch-all; when the rest of the path matches nothing
+// below the winner, the next is tried, so "/a/b/c" matches "/a/:x/c" even
+// beside "/a/b/d". Unmatched requests get 404, or 405 with an Allow
+// header; OPTIONS is answered; a path with a stray trailing slash or the
+// wrong case is redirected. Only two routes that match the same paths
+// conflict (the same pattern twice, or "/a/:x" and "/a/:y"): the second
+// registration panics with both patterns and the file:line of each.
+//
+// A table julienschmidt/httprouter can hold is served by httprouter; from
+// the first route it cannot hold, baton serves the table from a segment
+// tree of its own, which answers alike.
 //
 // Middleware is a [HandlerFunc] that calls r.Middleware.Next(); code after
 // Next runs after the handler. Standard func(http.Handler) http.Handler

@@ -26,7 +26,8 @@ var allMethods = []string{
 // route is one registration: a pattern bound to a handler in a group.
 type route struct {
 	pattern string // as the user wrote it, with the group prefix
-	path    string // in httprouter's syntax
+	path    string // ":name" and "*name" segments, "{name}" inside one
+	segs    []segment
 	methods []string
 	targets []string // the methods it is in the tree for
 	site    string   // file:line of the registration
@@ -35,7 +36,9 @@ type route struct {
 }
 
 // router checks registrations and builds the tree requests are served
-// from.
+// from: httprouter's while it can hold every route, else baton's own
+// (tree.go), which also holds a static segment beside a parameter and
+// parameters inside a segment.
 //
 // The serving tree is built in one go at the first request, and built
 // anew for a route registered after that, then swapped in: requests never
@@ -48,12 +51,13 @@ type router struct {
 	root     *RouterGroup
 	routes   []*route
 	byMethod map[string]map[string]*route // method -> shape of the path -> route
-	// reg holds every route registered before the first request, so that
-	// anything httprouter refuses is refused at registration, where the
-	// panic names the registration, never when the serving tree is built.
-	// Later registrations build a serving tree at once; reg is dropped.
+	// reg holds every route while httprouter can hold them all: it is
+	// how register learns that it cannot. From the first route it
+	// refuses (or one with a parameter inside a segment), own is set, reg
+	// is dropped, and the serving table is baton's own tree.
 	reg  *httprouter.Router
-	tree atomic.Pointer[httprouter.Router]
+	own  bool
+	tree atomic.Pointer[table]
 	dev  httprouter.Handle // development mode's own requests
 
 	notFound *route // unmatched requests: static files, then 404
@@ -82,7 +86,7 @@ func serveNotFound(r *Request) {
 func (rt *router) compiled() bool { return rt.tree.Load() != nil }
 
 // compile returns the serving tree, building it at the first request.
-func (rt *router) compile() *httprouter.Router {
+func (rt *router) compile() *table {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if t := rt.tree.Load(); t != nil {
@@ -90,13 +94,20 @@ func (rt *router) compile() *httprouter.Router {
 	}
 	t := rt.build()
 	rt.tree.Store(t)
-	rt.reg = nil
 	return t
+}
+
+// table is what requests are served from: httprouter when it can hold
+// every route, which is most tables, else baton's own tree (tree.go).
+// Exactly one of hr and own is set.
+type table struct {
+	hr  *httprouter.Router
+	own *tree
 }
 
 // build makes a serving tree of every route, each with its chain of the
 // middleware of its groups. rt.mu must be held.
-func (rt *router) build() *httprouter.Router {
+func (rt *router) build() *table {
 	routes := append(rt.routes[:len(rt.routes):len(rt.routes)], rt.notFound, rt.notAllow)
 	n := 0
 	for _, r := range routes {
@@ -109,23 +120,34 @@ func (rt *router) build() *httprouter.Router {
 		chains = r.group.appendChain(chains, r.handler)
 		serves[i] = rt.s.handler(chains[start:len(chains):len(chains)])
 	}
+	notFound, notAllow := serves[len(routes)-2], serves[len(routes)-1]
+	nf := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		notFound(w, req, nil)
+	})
+	na := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		notAllow(w, req, nil)
+	})
+	if rt.dev == nil {
+		rt.dev = rt.s.handler(devChain)
+	}
+	if rt.own {
+		t := newTree()
+		for i, r := range rt.routes {
+			for _, m := range r.targets {
+				t.handle(m, r.segs, serves[i])
+			}
+		}
+		t.notFound, t.notAllowed = nf, na
+		return &table{own: t}
+	}
 	t := httprouter.New()
 	for i, r := range rt.routes {
 		for _, m := range r.targets {
 			t.Handle(m, r.path, serves[i])
 		}
 	}
-	notFound, notAllow := serves[len(routes)-2], serves[len(routes)-1]
-	t.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		notFound(w, req, nil)
-	})
-	t.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		notAllow(w, req, nil)
-	})
-	if rt.dev == nil {
-		rt.dev = rt.s.handler(devChain)
-	}
-	return t
+	t.NotFound, t.MethodNotAllowed = nf, na
+	return &table{hr: t}
 }
 
 // RouterGroup is a set of routes sharing a path prefix and middleware.
@@ -195,9 +217,12 @@ func (g *RouterGroup) Group(prefix string, f func(*RouterGroup)) *RouterGroup {
 
 // BindHandler registers h for pattern, relative to the group's prefix. A
 // pattern is an optional method list and a path: "/user/:id", "/user/{id}",
-// "GET:/static/*path", "GET,POST:/form". Without a method it answers every
-// method; GET also answers HEAD. A pattern that conflicts with one already
-// registered panics, naming both patterns and where each was registered.
+// "/page/{id}.html", "GET:/static/*path", "GET,POST:/form". Without a
+// method it answers every method; GET also answers HEAD. Static segments,
+// parameters and catch-alls may share a position, the most specific
+// winning ("/user/new" before "/user/:id"). A pattern that matches the
+// same paths as one already registered for a method panics, naming both
+// patterns and where each was registered.
 func (g *RouterGroup) BindHandler(pattern string, h HandlerFunc) {
 	if err := g.s.router.register(g, pattern, h, callSite()); err != nil {
 		panic(err)
@@ -267,9 +292,11 @@ func (e *RouteError) Error() string {
 		e.Pattern, e.Site, e.Existing, e.ExSite, e.Reason)
 }
 
-// parsePattern splits "GET,POST:/a/{b}" into methods and an httprouter
-// path. It reports an error for an unknown method, a path not starting with
-// "/", or a malformed {name}.
+// parsePattern splits "GET,POST:/a/{b}" into methods and a path in which a
+// {name} filling its segment is written :name and one inside a segment
+// ("{id}.html") stays as it is. It reports an error for an unknown method,
+// a path not starting with "/", or a malformed {name}; parseSegments
+// checks the rest.
 func parsePattern(pattern string) (methods []string, path string, err error) {
 	path = pattern
 	if i := strings.Index(pattern, ":/"); i > 0 && !strings.Contains(pattern[:i], "/") {
@@ -304,14 +331,12 @@ func parsePattern(pattern string) (methods []string, path string, err error) {
 			if name == "" || strings.ContainsAny(name, "{/:*") {
 				return nil, "", fmt.Errorf("invalid parameter name %q", name)
 			}
-			if i > 0 && path[i-1] != '/' {
-				return nil, "", fmt.Errorf("parameter {%s} must follow '/'", name)
+			if n := i + end + 1; path[i-1] == '/' && (n == len(path) || path[n] == '/') {
+				b.WriteByte(':')
+				b.WriteString(name)
+			} else {
+				b.WriteString(path[i : i+end+1])
 			}
-			if n := i + end + 1; n < len(path) && path[n] != '/' {
-				return nil, "", fmt.Errorf("parameter {%s} must end its segment", name)
-			}
-			b.WriteByte(':')
-			b.WriteString(name)
 			i += end
 		case '}':
 			return nil, "", fmt.Errorf("unmatched '}' at offset %d", i)
@@ -323,17 +348,22 @@ func parsePattern(pattern string) (methods []string, path string, err error) {
 }
 
 // shape returns the path with parameter names erased, so that "/u/:id" and
-// "/u/:name" compare equal.
+// "/u/:name" compare equal, and "/{a}.html" and "/{b}.html".
 func shape(path string) string {
-	if !strings.ContainsAny(path, ":*") {
+	if !strings.ContainsAny(path, ":*{") {
 		return path
 	}
 	var b strings.Builder
 	for i := 0; i < len(path); i++ {
 		c := path[i]
 		b.WriteByte(c)
-		if c == ':' || c == '*' {
+		switch c {
+		case ':', '*':
 			for i+1 < len(path) && path[i+1] != '/' {
+				i++
+			}
+		case '{':
+			for i+1 < len(path) && path[i+1] != '}' {
 				i++
 			}
 		}
@@ -351,12 +381,16 @@ func (rt *router) register(g *RouterGroup, pattern string, h HandlerFunc, site s
 		return &RouteError{Pattern: pattern, Site: site, Reason: err.Error()}
 	}
 	full := joinPath(g.prefix, path)
+	segs, err := parseSegments(full)
+	if err != nil {
+		return &RouteError{Pattern: pattern, Site: site, Reason: err.Error()}
+	}
 	sh := shape(full)
 	shown := full
 	if len(methods) > 0 {
 		shown = strings.Join(methods, ",") + ":" + full
 	}
-	r := &route{pattern: shown, path: full, methods: methods, site: site, group: g, handler: h}
+	r := &route{pattern: shown, path: full, segs: segs, methods: methods, site: site, group: g, handler: h}
 	targets := methods
 	if len(targets) == 0 {
 		targets = allMethods
@@ -385,9 +419,7 @@ func (rt *router) register(g *RouterGroup, pattern string, h HandlerFunc, site s
 		if implicitHead && m == http.MethodHead && rt.byMethod[m][sh] != nil {
 			continue
 		}
-		if rt.reg != nil {
-			rt.reg.Handle(m, full, nopHandle)
-		}
+		rt.probe(m, r)
 		r.targets = append(r.targets, m)
 		if rt.byMethod[m] == nil {
 			rt.byMethod[m] = make(map[string]*route)
@@ -403,9 +435,10 @@ func (rt *router) register(g *RouterGroup, pattern string, h HandlerFunc, site s
 	return nil
 }
 
-// check reports whether r can join the method's tree. httprouter panics on
-// conflicts without naming the other pattern, so the conflict is tried on a
-// scratch tree against each existing route to find it.
+// check reports whether r can join the method's routes. Two routes
+// conflict only when they have the same shape, parameter names aside:
+// every request one matches the other matches too. Any other pair is held,
+// the more specific segment winning (tree.go).
 func (rt *router) check(method string, r *route) error {
 	if old := rt.byMethod[method][shape(r.path)]; old != nil {
 		reason := "both match the same paths"
@@ -415,53 +448,33 @@ func (rt *router) check(method string, r *route) error {
 		return &RouteError{Pattern: r.pattern, Site: r.site, Existing: old.pattern, ExSite: old.site,
 			Reason: reason + " for " + method}
 	}
-	if msg := tryAdd(nil, r.path); msg != "" {
-		return &RouteError{Pattern: r.pattern, Site: r.site, Reason: msg}
-	}
-	paths := make([]string, 0, len(rt.byMethod[method]))
-	for _, old := range rt.byMethod[method] {
-		paths = append(paths, old.path)
-	}
-	msg := tryAdd(paths, r.path)
-	if msg == "" {
-		return nil
-	}
-	for _, old := range rt.byMethod[method] {
-		if m := tryAdd([]string{old.path}, r.path); m != "" {
-			return &RouteError{Pattern: r.pattern, Site: r.site, Existing: old.pattern, ExSite: old.site,
-				Reason: explain(m)}
-		}
-	}
-	return &RouteError{Pattern: r.pattern, Site: r.site, Reason: "conflicts with the routes registered for " + method + ": " + explain(msg)}
+	return nil
 }
 
-func nopHandle(http.ResponseWriter, *http.Request, httprouter.Params) {}
-
-// tryAdd registers existing then path on a scratch httprouter and returns
-// the panic message, if any.
-func tryAdd(existing []string, path string) (msg string) {
-	hr := httprouter.New()
-	for _, p := range existing {
-		hr.Handle(http.MethodGet, p, nopHandle)
+// probe adds r to rt.reg while httprouter holds every route; from the
+// first route it cannot hold, the table is served from baton's own tree.
+// r has passed check, so httprouter's panic means only that it cannot
+// hold the pair (a static segment beside a parameter, say), not that the
+// pattern is wrong.
+func (rt *router) probe(method string, r *route) {
+	if rt.own {
+		return
+	}
+	for _, s := range r.segs {
+		if s.kind == segParam && s.key != ":" {
+			rt.own, rt.reg = true, nil // a parameter inside a segment
+			return
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			msg = fmt.Sprint(p)
+			rt.own, rt.reg = true, nil
 		}
 	}()
-	hr.Handle(http.MethodGet, path, nopHandle)
-	return ""
+	rt.reg.Handle(method, r.path, nopHandle)
 }
 
-// explain turns httprouter's message into one that says what cannot be
-// held together.
-func explain(msg string) string {
-	if strings.Contains(msg, "conflicts with existing") || strings.Contains(msg, "in new path") {
-		return "httprouter cannot hold a static segment and a parameter (or two parameters of different names) " +
-			"at the same position of one path: rename one route or move it under another prefix (" + msg + ")"
-	}
-	return msg
-}
+func nopHandle(http.ResponseWriter, *http.Request, httprouter.Params) {}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -177,12 +177,22 @@ func TestRegistrationPanics(t *testing.T) {
 			want: []string{`"POST:/b"`, `"/b"`}},
 		{name: "param names differ", first: "GET:/user/:id", second: "GET:/user/{name}",
 			want: []string{`"GET:/user/:name"`, `"GET:/user/:id"`, "different parameter names"}},
-		{name: "static beside param", first: "GET:/user/:id", second: "GET:/user/new",
-			want: []string{`"GET:/user/new"`, `"GET:/user/:id"`, "httprouter cannot hold a static segment and a parameter"}},
-		{name: "param beside static", first: "GET:/item/list", second: "GET:/item/:id",
-			want: []string{`"GET:/item/:id"`, `"GET:/item/list"`, "httprouter cannot hold"}},
-		{name: "catch-all beside static", first: "GET:/s/x", second: "GET:/s/*all",
-			want: []string{`"GET:/s/*all"`, `"GET:/s/x"`}},
+		{name: "inner param names differ", first: "GET:/p/{id}.html", second: "GET:/p/{name}.html",
+			want: []string{`"GET:/p/{name}.html"`, `"GET:/p/{id}.html"`, "different parameter names"}},
+		{name: "inner param duplicate", first: "/p/{a}-{b}", second: "PUT:/p/{a}-{b}",
+			want: []string{`"PUT:/p/{a}-{b}"`, `"/p/{a}-{b}"`, "both match the same paths for PUT"}},
+		{name: "catch-all names differ", first: "GET:/s/*all", second: "GET:/s/*rest",
+			want: []string{`"GET:/s/*rest"`, `"GET:/s/*all"`, "different parameter names"}},
+		{name: "braces and colon name one pattern", first: "GET:/g/:id", second: "GET:/g/{id}",
+			want: []string{`"GET:/g/:id"`, "both match the same paths"}},
+		{name: "adjacent inner params", second: "GET:/p/{a}{b}",
+			want: []string{"{a} and {b} must be separated by literal text"}},
+		{name: "colon inside a segment", second: "GET:/p/a:b",
+			want: []string{"must begin a segment"}},
+		{name: "catch-all not last", second: "GET:/s/*all/x",
+			want: []string{"only allowed at the end"}},
+		{name: "unnamed catch-all", second: "GET:/s/*",
+			want: []string{"wildcards must be named"}},
 		{name: "bad pattern", second: "GET:/u/{id",
 			want: []string{`"GET:/u/{id"`, "unclosed"}},
 		{name: "bad method", second: "G1:/u",
@@ -224,7 +234,7 @@ func TestRegistrationPanics(t *testing.T) {
 			// serves.
 			if tt.first != "" {
 				path := tt.first[strings.Index(tt.first, "/"):]
-				path = strings.NewReplacer(":id", "1", "{name}", "1").Replace(path)
+				path = strings.NewReplacer(":id", "1", "{name}", "1", "{id}", "1", "{a}", "1", "{b}", "2", "*all", "x").Replace(path)
 				if rec := serve(t, s, "GET", path, nil); rec.Code != 200 {
 					t.Errorf("GET %s after failed registration = %d, want 200", path, rec.Code)
 				}
@@ -368,5 +378,141 @@ func TestRegisterWhileServing(t *testing.T) {
 	}
 	if rec := serve(t, s, "POST", "/late/0", nil); rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /late/0 = %d, want 405", rec.Code)
+	}
+}
+
+// paramName finds the parameter names of a pattern, for handlers that echo
+// what they matched.
+var paramName = regexp.MustCompile(`[:*](\w+)|\{(\w+)\}`)
+
+// echoRoute answers with the pattern it was registered for and its
+// parameters in order: "/u/:id id=7".
+func echoRoute(pattern string) baton.HandlerFunc {
+	var names []string
+	for _, m := range paramName.FindAllStringSubmatch(pattern, -1) {
+		names = append(names, m[1]+m[2])
+	}
+	return func(r *baton.Request) {
+		r.Response.Write(pattern)
+		for _, n := range names {
+			r.Response.Write(" ", n, "=", r.Param(n))
+		}
+	}
+}
+
+// TestRoutePriority serves route tables where a static segment, a
+// parameter, a parameter inside a segment and a catch-all share a
+// position: the most specific segment wins, segment by segment, and a
+// lookup that fails deeper down comes back to try the next one.
+func TestRoutePriority(t *testing.T) {
+	type req struct {
+		method, target string
+		code           int
+		body           string
+		header         string // "Key: value" expected in the response
+	}
+	tests := []struct {
+		name   string
+		routes []string
+		reqs   []req
+	}{
+		{name: "static beside param", routes: []string{"GET:/shops/:id", "GET:/shops/new"}, reqs: []req{
+			{"GET", "/shops/new", 200, "GET:/shops/new", ""},
+			{"GET", "/shops/7", 200, "GET:/shops/:id id=7", ""},
+			{"GET", "/shops/newer", 200, "GET:/shops/:id id=newer", ""},
+			{"GET", "/shops/", 404, "", ""},
+			{"GET", "/shops/7/", 301, "", "Location: /shops/7"},
+			{"HEAD", "/shops/new", 200, "", ""},
+			{"POST", "/shops/new", 405, "", "Allow: GET, HEAD, OPTIONS"},
+			{"OPTIONS", "/shops/9", 200, "", "Allow: GET, HEAD, OPTIONS"},
+			{"GET", "/SHOPS/NEW", 301, "", "Location: /shops/new"},
+		}},
+		{name: "param registered after static", routes: []string{"GET:/user/details", "GET:/user/{id}"}, reqs: []req{
+			{"GET", "/user/details", 200, "GET:/user/details", ""},
+			{"GET", "/user/3", 200, "GET:/user/{id} id=3", ""},
+		}},
+		{name: "static after a leading param", routes: []string{"/:name/:action", "/:name/update"}, reqs: []req{
+			{"PUT", "/ann/update", 200, "/:name/update name=ann", ""},
+			{"PUT", "/ann/delete", 200, "/:name/:action name=ann action=delete", ""},
+		}},
+		{name: "backtracking", routes: []string{"GET:/a/:x/c", "GET:/a/b/d"}, reqs: []req{
+			{"GET", "/a/b/c", 200, "GET:/a/:x/c x=b", ""},
+			{"GET", "/a/b/d", 200, "GET:/a/b/d", ""},
+			{"GET", "/a/z/c", 200, "GET:/a/:x/c x=z", ""},
+			{"GET", "/a/z/d", 404, "", ""},
+		}},
+		{name: "param beside catch-all", routes: []string{"GET:/f/*path", "GET:/f/:name", "GET:/f/list"}, reqs: []req{
+			{"GET", "/f/list", 200, "GET:/f/list", ""},
+			{"GET", "/f/x", 200, "GET:/f/:name name=x", ""},
+			{"GET", "/f/x/y", 200, "GET:/f/*path path=/x/y", ""},
+			{"GET", "/f/list/y", 200, "GET:/f/*path path=/list/y", ""},
+			{"GET", "/f/", 200, "GET:/f/*path path=/", ""},
+			{"GET", "/f", 301, "", "Location: /f/"},
+		}},
+		{name: "catch-all at the root", routes: []string{"GET:/*any", "GET:/api/:v", "GET:/"}, reqs: []req{
+			{"GET", "/", 200, "GET:/", ""},
+			{"GET", "/api/1", 200, "GET:/api/:v v=1", ""},
+			{"GET", "/api/1/2", 200, "GET:/*any any=/api/1/2", ""},
+			{"GET", "/x", 200, "GET:/*any any=/x", ""},
+		}},
+		{name: "parameter inside a segment", routes: []string{"GET:/p/{id}.html", "GET:/p/{hash}.{type}", "GET:/p/admin-{page}", "GET:/p/:any", "GET:/p/index.html"}, reqs: []req{
+			{"GET", "/p/index.html", 200, "GET:/p/index.html", ""},
+			{"GET", "/p/7.html", 200, "GET:/p/{id}.html id=7", ""},
+			{"GET", "/p/a.b.html", 200, "GET:/p/{id}.html id=a.b", ""},
+			{"GET", "/p/abc.tar.gz", 200, "GET:/p/{hash}.{type} hash=abc.tar type=gz", ""},
+			{"GET", "/p/admin-3", 200, "GET:/p/admin-{page} page=3", ""},
+			{"GET", "/p/admin-", 200, "GET:/p/:any any=admin-", ""},
+			{"GET", "/p/.html", 200, "GET:/p/:any any=.html", ""},
+			{"GET", "/p/plain", 200, "GET:/p/:any any=plain", ""},
+			{"POST", "/p/7.html", 405, "", "Allow: GET, HEAD, OPTIONS"},
+		}},
+		{name: "inner parameter alone", routes: []string{"GET:/{id}.html"}, reqs: []req{
+			{"GET", "/42.html", 200, "GET:/{id}.html id=42", ""},
+			{"GET", "/42.htm", 404, "", ""},
+			{"GET", "/42.html/", 301, "", "Location: /42.html"},
+		}},
+		{name: "same position different names on different paths", routes: []string{"GET:/a/:x/c", "GET:/a/:y/d", "GET:/a/:x"}, reqs: []req{
+			{"GET", "/a/1/c", 200, "GET:/a/:x/c x=1", ""},
+			{"GET", "/a/1/d", 200, "GET:/a/:y/d y=1", ""},
+			{"GET", "/a/1", 200, "GET:/a/:x x=1", ""},
+		}},
+		{name: "methods split over shapes", routes: []string{"GET:/r/:id", "POST:/r/new", "DELETE:/r/{id}"}, reqs: []req{
+			{"POST", "/r/new", 200, "POST:/r/new", ""},
+			{"GET", "/r/new", 200, "GET:/r/:id id=new", ""},
+			{"DELETE", "/r/new", 200, "DELETE:/r/{id} id=new", ""},
+			{"PUT", "/r/new", 405, "", "Allow: DELETE, GET, HEAD, OPTIONS, POST"},
+			{"PUT", "/r/5", 405, "", "Allow: DELETE, GET, HEAD, OPTIONS"},
+			{"OPTIONS", "/r/new", 200, "", "Allow: DELETE, GET, HEAD, OPTIONS, POST"},
+			{"OPTIONS", "*", 200, "", "Allow: DELETE, GET, HEAD, OPTIONS, POST"},
+			{"GET", "/nope", 404, "Not Found\n", ""},
+		}},
+		{name: "long shared prefix", routes: []string{"GET:/api/shops/:id", "GET:/api/shops/new"}, reqs: []req{
+			{"GET", "/api/shops/new", 200, "GET:/api/shops/new", ""},
+			{"GET", "/api/shops/1", 200, "GET:/api/shops/:id id=1", ""},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t)
+			for _, p := range tt.routes {
+				s.BindHandler(p, echoRoute(p))
+			}
+			for _, rq := range tt.reqs {
+				rec := serve(t, s, rq.method, rq.target, nil)
+				if rec.Code != rq.code {
+					t.Errorf("%s %s = %d %q, want %d", rq.method, rq.target, rec.Code, rec.Body, rq.code)
+					continue
+				}
+				if rq.body != "" && rec.Body.String() != rq.body {
+					t.Errorf("%s %s body = %q, want %q", rq.method, rq.target, rec.Body, rq.body)
+				}
+				if rq.header != "" {
+					k, v, _ := strings.Cut(rq.header, ": ")
+					if got := rec.Header().Get(k); got != v {
+						t.Errorf("%s %s header %s = %q, want %q", rq.method, rq.target, k, got, v)
+					}
+				}
+			}
+		})
 	}
 }

@@ -32,8 +32,10 @@ func TestParsePattern(t *testing.T) {
 		{name: "unclosed brace", pattern: "/u/{id", wantErr: "unclosed '{'"},
 		{name: "stray brace", pattern: "/u/id}", wantErr: "unmatched '}'"},
 		{name: "empty name", pattern: "/u/{}", wantErr: `invalid parameter name ""`},
-		{name: "mid-segment", pattern: "/u/x{id}", wantErr: "must follow '/'"},
-		{name: "suffix", pattern: "/u/{id}.json", wantErr: "must end its segment"},
+		{name: "inside a segment", pattern: "/u/x{id}", path: "/u/x{id}"},
+		{name: "suffix", pattern: "/u/{id}.json", path: "/u/{id}.json"},
+		{name: "two inside a segment", pattern: "/{hash}.{type}", path: "/{hash}.{type}"},
+		{name: "filling the segment", pattern: "/{id}/x", path: "/:id/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +98,8 @@ func TestShape(t *testing.T) {
 		"/plain":        "/plain",
 		"/:a/:b/*rest":  "/:/:/*",
 		"/user/:id/new": "/user/:/new",
+		"/p/{id}.html":  "/p/{}.html",
+		"/{a}-{b}/:c":   "/{}-{}/:",
 	} {
 		if got := shape(in); got != want {
 			t.Errorf("shape(%q) = %q, want %q", in, got, want)

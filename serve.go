@@ -49,7 +49,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		s.router.dev(w, req, nil)
 		return
 	}
-	t.ServeHTTP(w, req)
+	if t.own != nil {
+		t.own.ServeHTTP(w, req)
+		return
+	}
+	t.hr.ServeHTTP(w, req)
 }
 
 var requestPool = sync.Pool{New: func() any {
