@@ -187,22 +187,26 @@ func (c cpuClock) report(b *testing.B, perOp int) {
 	}
 }
 
+// benchServe checks that h serves reqs, then measures serving them all
+// once per op.
+func benchServe(b *testing.B, name string, h http.Handler, reqs []http.Request) {
+	checkServes(b, name, h, reqs)
+	w := newDiscardWriter()
+	b.ReportAllocs()
+	cpu := startCPU()
+	for b.Loop() {
+		serveAll(h, w, reqs)
+	}
+	cpu.report(b, len(reqs))
+}
+
 // benchRoutes runs one sub-benchmark per implementation, each op serving
 // every request of paths once. With more than one request it also reports
 // ns/route.
 func benchRoutes(b *testing.B, routes []benchRoute, paths ...string) {
 	for _, impl := range impls {
 		b.Run(impl.name, func(b *testing.B) {
-			h := impl.build(routes)
-			reqs := newRequests(b, routes, paths...)
-			checkServes(b, impl.name, h, reqs)
-			w := newDiscardWriter()
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				serveAll(h, w, reqs)
-			}
-			cpu.report(b, len(reqs))
+			benchServe(b, impl.name, impl.build(routes), newRequests(b, routes, paths...))
 		})
 	}
 }
@@ -255,16 +259,7 @@ func BenchmarkOwnTree(b *testing.B) {
 		routes []benchRoute
 	}{{"httprouter", githubAPI}, {"own", withNew}} {
 		b.Run(tt.name, func(b *testing.B) {
-			h := newBaton(tt.routes)
-			reqs := newRequests(b, githubAPI)
-			checkServes(b, tt.name, h, reqs)
-			w := newDiscardWriter()
-			b.ReportAllocs()
-			cpu := startCPU()
-			for b.Loop() {
-				serveAll(h, w, reqs)
-			}
-			cpu.report(b, len(reqs))
+			benchServe(b, tt.name, newBaton(tt.routes), newRequests(b, githubAPI))
 		})
 	}
 }
