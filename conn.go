@@ -43,6 +43,7 @@ type trackedConn struct {
 	since atomic.Int64 // unix nanoseconds of accepting or of going idle
 	quiet atomic.Bool  // new or idle, and nothing read since
 	h2    atomic.Bool
+	h2c   atomic.Pointer[h2Conn] // HTTPS served over HTTP/2; see h2drain.go
 	// streamed is set by Response.Flush: the response of the current or
 	// last request was a stream (SSE, long poll). A drain closes such a
 	// connection as soon as it is idle, since its client reconnects
