@@ -159,6 +159,8 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 	switch x := c.(type) {
 	case *trackedConn:
 		tc = x
+	case *h2Conn: // x/net's HTTP/2 server reports the connection it serves
+		tc, _ = x.NetConn().(*trackedConn)
 	case *tls.Conn:
 		tc, _ = x.NetConn().(*trackedConn)
 		if st == http.StateActive && tc != nil && !tc.h2.Load() && x.ConnectionState().NegotiatedProtocol == "h2" {
