@@ -40,6 +40,7 @@ func main() {
 	}
 	s.BindHandler("/", func(r *baton.Request) { r.Response.Writeln(greeting) })
 	s.BindHandler("GET:/pid", func(r *baton.Request) { r.Response.Writeln(os.Getpid()) })
+	s.EnableHealth()
 	s.BindHandler("GET:/sleep", func(r *baton.Request) {
 		ms := r.GetInt("ms")
 		time.Sleep(time.Duration(ms) * time.Millisecond)
