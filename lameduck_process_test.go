@@ -17,14 +17,27 @@ import (
 	"github.com/baton-go/baton/internal/lbtest"
 )
 
-// TestLameDuckHealth: with "graceful: {lameDuck: 2s}", a SIGTERM makes
-// /healthz answer 503 at once while the same worker goes on serving the
-// rest, and the program exits after that.
+// TestLameDuckHealth: with "graceful: {lameDuck: 2s}" (the master's) or
+// "server: {lameDuck: 2s}" (ServerConfig.LameDuck, which the worker
+// reports), a SIGTERM makes /healthz answer 503 at once while the same
+// worker goes on serving the rest, and the program exits after that.
 func TestLameDuckHealth(t *testing.T) {
 	t.Parallel()
+	for _, row := range []struct{ name, graceful, server string }{
+		{"graceful section", "graceful:\n  lameDuck: 2s\n", ""},
+		{"server section", "", "  lameDuck: 2s\n"},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			lameDuckHealth(t, row.graceful, row.server)
+		})
+	}
+}
+
+func lameDuckHealth(t *testing.T, graceful, server string) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	port := freePort(t)
-	writeConfig(t, cfg, fmt.Sprintf("server:\n  address: \"127.0.0.1:%d\"\n  accessLog: false\ngraceful:\n  lameDuck: 2s\n", port))
+	writeConfig(t, cfg, fmt.Sprintf("server:\n  address: \"127.0.0.1:%d\"\n  accessLog: false\n%s%s", port, server, graceful))
 	p := startProgram(t, build(t, "./testdata/app"), port, "PORT=", "BATON_CONFIG="+cfg)
 	w := p.WaitServing(0, 30*time.Second)
 	if code, body, err := p.Get("/healthz"); err != nil || code != http.StatusOK {
