@@ -231,7 +231,9 @@
 // when the fields are zero, and a worker's [ReadyInfo] overrides the first
 // two for the reloads that follow. BATON_HEARTBEAT_TIMEOUT=off turns the
 // heartbeat off, BATON_STRICT_MODES=0 the check of the executable's owner
-// and mode, BATON_GRACEFUL=0 (or false, off) the master.
+// and mode, BATON_GRACEFUL=0 (or false, off) the master;
+// BATON_MAX_DRAINING, BATON_LAME_DUCK and BATON_ROLLBACK are
+// [Options.MaxDraining], [Options.LameDuck] and [Options.Rollback].
 //
 // # Files
 //

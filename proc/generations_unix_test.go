@@ -52,11 +52,13 @@ func TestMaxDraining(t *testing.T) {
 func TestLameDuck(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
+		relay  bool // the worker relays the stop first, then the signal reaches the master
 		second bool
 		drain  time.Duration // from the shutdown to the drain, on the bubble's clock
 	}{
-		{"served out", false, 5 * time.Second},
-		{"second signal", true, time.Second},
+		{"served out", false, false, 5 * time.Second},
+		{"second signal", false, true, time.Second},
+		{"relayed, then the same signal", true, true, 5 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -66,7 +68,11 @@ func TestLameDuck(t *testing.T) {
 				h.waitCur(w)
 				h.f.worker(w).stayOnDrain = true
 				start := time.Now()
-				h.request(msgShutdown, "SIGTERM", false)
+				if tt.relay {
+					h.requestFrom(w, msgShutdown, "SIGTERM to worker")
+				} else {
+					h.request(msgShutdown, "SIGTERM", false)
+				}
 				synctest.Wait()
 				if n := len(h.f.sent(w, msgLameDuck)); n != 1 {
 					t.Fatalf("worker got %d lameduck messages, want 1", n)
@@ -78,8 +84,9 @@ func TestLameDuck(t *testing.T) {
 					time.Sleep(time.Second)
 					h.request(msgShutdown, "SIGTERM", false)
 					synctest.Wait()
-				} else {
-					time.Sleep(5*time.Second - time.Millisecond)
+				}
+				if tt.drain > time.Second {
+					time.Sleep(tt.drain - time.Since(start) - time.Millisecond)
 					synctest.Wait()
 					if n := len(h.f.sent(w, msgDrain)); n != 0 {
 						t.Fatalf("drain sent before the lame duck ended")

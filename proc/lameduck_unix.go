@@ -24,8 +24,13 @@ func (m *master) lameDuckFor(c *child) time.Duration {
 // lameDuck tells the serving worker cur that the program stops, and
 // waits its lame duck before the shutdown drains it. Requests that come
 // meanwhile are refused, except that a second shutdown signal ends the
-// wait at once. It returns at once if cur is nil or has no lame duck.
-func (m *master) lameDuck(cur *child) {
+// wait at once, when the shutdown was itself asked for by a signal to the
+// master. It returns at once if cur is nil or has no lame duck.
+//
+// NOTE: a signal that reaches the master after the worker relayed its own
+// copy (systemd's KillMode=control-group signals every process of the
+// service at once) is the same stop, not a second one.
+func (m *master) lameDuck(cur *child, first request) {
 	if cur == nil || cur.isDone() {
 		return
 	}
@@ -52,7 +57,7 @@ func (m *master) lameDuck(cur *child) {
 				continue
 			}
 			r.answer(ErrShuttingDown)
-			if r.kind == msgShutdown && r.reply == nil {
+			if r.kind == msgShutdown && r.reply == nil && first.reply == nil {
 				m.log.Warn("baton: second shutdown signal, ending the lame duck", "signal", r.trigger)
 				return
 			}

@@ -275,7 +275,7 @@ func (m *master) shutdown(r request, code int) int {
 		m.stash.answer(ErrShuttingDown)
 		m.stash = nil
 	}
-	m.lameDuck(cur)
+	m.lameDuck(cur, r)
 	for _, c := range kids {
 		m.drain(c)
 	}
