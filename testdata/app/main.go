@@ -53,6 +53,13 @@ func main() {
 		}
 		r.Response.Writeln("reloaded")
 	})
+	s.BindHandler("POST:/rollback", func(r *baton.Request) {
+		if err := r.Server.Rollback(); err != nil {
+			r.Response.WriteStatus(http.StatusInternalServerError, err.Error())
+			return
+		}
+		r.Response.Writeln("rolled back")
+	})
 	s.BindHandler("POST:/restart", func(r *baton.Request) {
 		if err := r.Server.Restart(); err != nil {
 			r.Response.WriteStatus(http.StatusInternalServerError, err.Error())
