@@ -65,6 +65,10 @@ type processFile struct {
 	Graceful struct {
 		Enabled     *bool `yaml:"enabled"`
 		WatchBinary bool  `yaml:"watchBinary"`
+		// The generations a reload or shutdown keeps (graceful.go).
+		LameDuck    time.Duration `yaml:"lameDuck"`
+		MaxDraining int           `yaml:"maxDraining"`
+		Rollback    bool          `yaml:"rollback"`
 	} `yaml:"graceful"`
 	Dev bool `yaml:"dev"`
 }
