@@ -141,7 +141,7 @@ func (c *Cookie) template(cfg CookieConfig) http.Cookie {
 // same name, path and domain.
 func (c *Cookie) add(ck http.Cookie) {
 	if c.r.resp.committed {
-		c.r.Server.Logger().Warn("baton: cookie set after the response was sent", "cookie", ck.Name,
+		c.r.Logger().Warn("baton: cookie set after the response was sent", "cookie", ck.Name,
 			"method", c.r.Method, "path", c.r.URL.Path)
 		return
 	}

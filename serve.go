@@ -242,7 +242,7 @@ func (s *Server) recovered(r *Request, p any) {
 	if stack == nil {
 		stack = debug.Stack()
 	}
-	s.Logger().Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
+	r.Logger().Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
 		"pid", s.pid, "stack", string(stack))
 	r.resp.fail(http.StatusInternalServerError)
 }
@@ -339,6 +339,9 @@ func (w *Response) fail(status int) {
 	h := w.w.Header()
 	for k := range h {
 		delete(h, k)
+	}
+	if r := w.req; r != nil && r.x != nil && r.x.id != "" {
+		h[r.x.idHeader] = []string{r.x.id} // the ID stays, to be quoted
 	}
 	w.status = 0
 	w.WriteStatus(status)
