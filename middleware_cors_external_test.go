@@ -33,13 +33,13 @@ func TestCORS(t *testing.T) {
 				"Access-Control-Allow-Credentials": "true", "Access-Control-Max-Age": "86400"}},
 		{name: "preflight of a route of all methods", mw: baton.CORS(listed), method: "OPTIONS", path: "/any",
 			header: []string{"Origin", "https://app.example.com", "Access-Control-Request-Method", "DELETE"},
-			code: 204, want: map[string]string{"Access-Control-Allow-Origin": "https://app.example.com"}},
+			code:   204, want: map[string]string{"Access-Control-Allow-Origin": "https://app.example.com"}},
 		{name: "preflight of an unknown path", mw: baton.CORS(listed), method: "OPTIONS", path: "/nothing",
 			header: []string{"Origin", "https://app.example.com", "Access-Control-Request-Method", "GET"},
-			code: 204, want: map[string]string{"Access-Control-Allow-Origin": "https://app.example.com"}},
+			code:   204, want: map[string]string{"Access-Control-Allow-Origin": "https://app.example.com"}},
 		{name: "preflight from a foreign origin", mw: baton.CORS(listed), method: "OPTIONS", path: "/get",
 			header: []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "PUT"},
-			code: 204, want: map[string]string{"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": ""}},
+			code:   204, want: map[string]string{"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": ""}},
 		{name: "preflight asking a header not allowed", mw: baton.CORS(listed), method: "OPTIONS", path: "/get",
 			header: []string{"Origin", "https://app.example.com", "Access-Control-Request-Method", "PUT",
 				"Access-Control-Request-Headers", "x-other"},
@@ -66,7 +66,7 @@ func TestCORS(t *testing.T) {
 			want: map[string]string{"Access-Control-Allow-Origin": "*"}},
 		{name: "negative MaxAge", mw: baton.CORS(baton.CORSConfig{MaxAge: -1}), method: "OPTIONS", path: "/get",
 			header: []string{"Origin", "https://any.example", "Access-Control-Request-Method", "GET"},
-			code: 204, want: map[string]string{"Access-Control-Max-Age": "0"}},
+			code:   204, want: map[string]string{"Access-Control-Max-Age": "0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
