@@ -15,22 +15,22 @@ import (
 type CompressConfig struct {
 	// MinSize is the smallest body compressed, in bytes: smaller ones gain
 	// nothing, being sent in a packet anyway. If zero, 1024.
-	MinSize int
+	MinSize int `yaml:"minSize"`
 	// Level is the gzip level, from 1 (fastest) to 9 (smallest), or -2
 	// for Huffman only. If zero, 5 (gzhttp's default, compress/gzip's 6
 	// in output at a fraction of the CPU).
-	Level int
+	Level int `yaml:"level"`
 	// ZstdLevel is the zstd level, 1 (fastest) to 4 (best). If zero, 1.
-	ZstdLevel int
+	ZstdLevel int `yaml:"zstdLevel"`
 	// DisableZstd leaves zstd out: gzip only.
-	DisableZstd bool
+	DisableZstd bool `yaml:"disableZstd"`
 	// ContentTypes, if not empty, lists the media types compressed
 	// ("text/html", "application/json"); others are sent as they are. If
 	// empty, every type is compressed but those compressed already:
 	// images but SVG, BMP and icons, WOFF fonts, and what gzhttp's
 	// DefaultContentTypeFilter leaves out (audio, video, archives).
 	// text/event-stream never is.
-	ContentTypes []string
+	ContentTypes []string `yaml:"contentTypes"`
 }
 
 // DefaultCompressMinSize is the CompressConfig.MinSize default.
@@ -51,7 +51,19 @@ const DefaultCompressMinSize = gzhttp.DefaultMinSize
 // and no Accept-Ranges; a strong ETag becomes weak (W/"..."), as nginx
 // does, since the bytes are not the identity's, and If-None-Match still
 // matches it. It panics on levels gzhttp refuses.
-func Compress(c CompressConfig) HandlerFunc {
+func Compress(c CompressConfig) HandlerFunc { return must(newCompress(c)) }
+
+// must returns h, or panics with err: the public constructors of
+// middleware panic on a configuration the file would have refused.
+func must(h HandlerFunc, err error) HandlerFunc {
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// newCompress is Compress, with an error for levels gzhttp refuses.
+func newCompress(c CompressConfig) (HandlerFunc, error) {
 	minSize := c.MinSize
 	if minSize <= 0 {
 		minSize = DefaultCompressMinSize
@@ -66,7 +78,7 @@ func Compress(c CompressConfig) HandlerFunc {
 	}
 	wrap, err := gzhttp.NewWrapper(opts...)
 	if err != nil {
-		panic(fmt.Errorf("baton: Compress: %w", err))
+		return nil, fmt.Errorf("baton: Compress: %w", err)
 	}
 	h := wrap(http.HandlerFunc(compressInner))
 	return func(r *Request) {
@@ -88,7 +100,7 @@ func Compress(c CompressConfig) HandlerFunc {
 		r.Response = &cw.inner
 		defer cw.release(r)
 		h.ServeHTTP(&cw.sink, r.Request)
-	}
+	}, nil
 }
 
 // list returns its arguments: a slice of gzhttp's unexported option type.

@@ -16,27 +16,27 @@ type CORSConfig struct {
 	// to call the server from a browser; one "*" in an origin stands for
 	// any text ("https://*.example.com"), and "*" alone for every origin.
 	// If empty, every origin is allowed.
-	AllowedOrigins []string
+	AllowedOrigins []string `yaml:"allowedOrigins"`
 	// AllowedMethods lists the methods allowed. If empty, GET, HEAD,
 	// POST, PUT, PATCH and DELETE.
-	AllowedMethods []string
+	AllowedMethods []string `yaml:"allowedMethods"`
 	// AllowedHeaders lists the request headers allowed. If empty, every
 	// header a preflight asks for ("*").
-	AllowedHeaders []string
+	AllowedHeaders []string `yaml:"allowedHeaders"`
 	// ExposedHeaders lists the response headers the page may read beyond
 	// the safelisted ones. If empty, none.
-	ExposedHeaders []string
+	ExposedHeaders []string `yaml:"exposedHeaders"`
 	// AllowCredentials lets the page send cookies and HTTP authentication
 	// and read the answer. It requires AllowedOrigins to be listed: with
 	// every origin allowed, any site could act as the user, so CORS
 	// panics on that combination.
-	AllowCredentials bool
+	AllowCredentials bool `yaml:"allowCredentials"`
 	// MaxAge is how long a browser may keep a preflight's answer. If zero,
 	// 24 hours (browsers cap it: Chromium at 2 hours); negative sends 0.
-	MaxAge time.Duration
+	MaxAge time.Duration `yaml:"maxAge"`
 	// AllowPrivateNetwork answers yes to Private Network Access
 	// preflights, from public sites to this server on a private network.
-	AllowPrivateNetwork bool
+	AllowPrivateNetwork bool `yaml:"allowPrivateNetwork"`
 }
 
 // DefaultCORSMaxAge is the preflight cache time CORSConfig.MaxAge defaults
@@ -99,6 +99,10 @@ func CORS(c CORSConfig) HandlerFunc {
 	if err != nil {
 		panic(err)
 	}
+	return corsHandler(h)
+}
+
+func corsHandler(h *cors.Cors) HandlerFunc {
 	return func(r *Request) {
 		serveCORS(h, r)
 		r.Middleware.Next()

@@ -11,11 +11,11 @@ type CSRFConfig struct {
 	// TrustedOrigins lists other origins ("https://admin.example.com",
 	// scheme, host and port only) whose pages may send non-safe requests.
 	// If empty, only the server's own origin may.
-	TrustedOrigins []string
+	TrustedOrigins []string `yaml:"trustedOrigins"`
 	// BypassPatterns lists net/http ServeMux patterns ("POST /hooks/",
 	// "/webhook/{id}") of requests let through from anywhere: webhooks,
 	// endpoints that authenticate by a header a browser cannot forge.
-	BypassPatterns []string
+	BypassPatterns []string `yaml:"bypassPatterns"`
 }
 
 // CSRF returns middleware that refuses cross-site request forgery with
@@ -29,11 +29,14 @@ type CSRFConfig struct {
 //
 // Safe methods are never refused, so they must not change state. It
 // panics on a trusted origin that does not parse.
-func CSRF(c CSRFConfig) HandlerFunc {
+func CSRF(c CSRFConfig) HandlerFunc { return must(newCSRF(c)) }
+
+// newCSRF is CSRF, with an error for an origin that does not parse.
+func newCSRF(c CSRFConfig) (HandlerFunc, error) {
 	p := http.NewCrossOriginProtection()
 	for _, o := range c.TrustedOrigins {
 		if err := p.AddTrustedOrigin(o); err != nil {
-			panic(fmt.Errorf("baton: CSRF: %w", err))
+			return nil, fmt.Errorf("baton: CSRF: %w", err)
 		}
 	}
 	for _, pat := range c.BypassPatterns {
@@ -45,7 +48,7 @@ func CSRF(c CSRFConfig) HandlerFunc {
 			return
 		}
 		r.Middleware.Next()
-	}
+	}, nil
 }
 
 // MiddlewareCSRF is CSRF with the default configuration: only the

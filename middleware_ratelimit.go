@@ -1,6 +1,7 @@
 package baton
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"net/netip"
@@ -15,22 +16,22 @@ import (
 type RateLimitConfig struct {
 	// Rate is the number of requests a second each client may make in
 	// the long run. It must be positive.
-	Rate float64
+	Rate float64 `yaml:"rate"`
 	// Burst is the number of requests a client may make at once, above
 	// Rate. If zero, the whole of Rate rounded up (at least 1).
-	Burst int
+	Burst int `yaml:"burst"`
 	// IPv6Prefix is the length of the IPv6 networks counted as one
 	// client, since a single host is given a /64 and may use any address
 	// in it. If zero, 64; 128 counts each address alone.
-	IPv6Prefix int
+	IPv6Prefix int `yaml:"ipv6Prefix"`
 	// MaxClients bounds the clients tracked at once, and so the memory:
 	// about 200 bytes each. If zero, 100,000. When full, a new client
 	// takes the place of one that has been idle longest among a few.
-	MaxClients int
+	MaxClients int `yaml:"maxClients"`
 	// Idle is how long a client's state is kept after its last request.
 	// If zero, the time its bucket takes to fill (Burst/Rate), and at
 	// least a minute: after that it would have its whole burst again.
-	Idle time.Duration
+	Idle time.Duration `yaml:"idle"`
 }
 
 // DefaultRateLimitMaxClients is the RateLimitConfig.MaxClients default.
@@ -50,7 +51,10 @@ const DefaultRateLimitMaxClients = 100_000
 // reload starts the counts afresh, and several instances behind a load
 // balancer each allow the rate. It panics if c.Rate is not positive.
 func RateLimit(c RateLimitConfig) HandlerFunc {
-	l := newRateLimiter(c)
+	l, err := newRateLimiter(c)
+	if err != nil {
+		panic(err)
+	}
 	return l.serve
 }
 
@@ -78,9 +82,9 @@ type rateClient struct {
 	seen int64 // monoNow of the last request
 }
 
-func newRateLimiter(c RateLimitConfig) *rateLimiter {
+func newRateLimiter(c RateLimitConfig) (*rateLimiter, error) {
 	if !(c.Rate > 0) || math.IsInf(c.Rate, 0) {
-		panic("baton: RateLimit: Rate must be a positive number of requests a second")
+		return nil, errors.New("baton: RateLimit: rate must be a positive number of requests a second")
 	}
 	burst := c.Burst
 	if burst <= 0 {
@@ -103,7 +107,7 @@ func newRateLimiter(c RateLimitConfig) *rateLimiter {
 	for i := range l.shards {
 		l.shards[i].clients = make(map[netip.Addr]*rateClient)
 	}
-	return l
+	return l, nil
 }
 
 // key returns the client of r as counted: its address, an IPv6 one

@@ -9,7 +9,10 @@ import (
 // TestRateLimitBounded checks that the clients tracked never pass
 // MaxClients, however many come, and that a sweep drops idle ones.
 func TestRateLimitBounded(t *testing.T) {
-	l := newRateLimiter(RateLimitConfig{Rate: 1, Burst: 1, MaxClients: 64, Idle: time.Hour})
+	l, err := newRateLimiter(RateLimitConfig{Rate: 1, Burst: 1, MaxClients: 64, Idle: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
 	for i := range 10_000 {
 		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})

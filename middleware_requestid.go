@@ -18,11 +18,11 @@ const maxRequestID = 128
 type RequestIDConfig struct {
 	// Header is the request and response header of the ID. If empty,
 	// X-Request-Id is used.
-	Header string
+	Header string `yaml:"header"`
 	// Generate makes the ID of a request that comes without one. If nil,
 	// an ID is 26 characters of base32 from 128 random bits
 	// (crypto/rand.Text).
-	Generate func() string
+	Generate func() string `yaml:"-"`
 }
 
 // requestIDKey is the context key of the request ID.

@@ -12,32 +12,32 @@ type SecurityHeadersConfig struct {
 	// HSTSMaxAge is the max-age of Strict-Transport-Security, sent over
 	// HTTPS only (TLS here, or a trusted proxy's X-Forwarded-Proto:
 	// https). If zero, two years; negative sends none.
-	HSTSMaxAge time.Duration
+	HSTSMaxAge time.Duration `yaml:"hstsMaxAge"`
 	// HSTSIncludeSubdomains adds includeSubDomains: every subdomain must
 	// then serve HTTPS too.
-	HSTSIncludeSubdomains bool
+	HSTSIncludeSubdomains bool `yaml:"hstsIncludeSubdomains"`
 	// HSTSPreload adds preload, for the browsers' built-in lists.
-	HSTSPreload bool
+	HSTSPreload bool `yaml:"hstsPreload"`
 	// FrameOptions is X-Frame-Options: "DENY" or "SAMEORIGIN". If empty,
 	// SAMEORIGIN; "-" sends none.
-	FrameOptions string
+	FrameOptions string `yaml:"frameOptions"`
 	// ContentSecurityPolicy is the Content-Security-Policy, such as
 	// "default-src 'self'". If empty, none is sent: a policy must fit the
 	// site's pages.
-	ContentSecurityPolicy string
+	ContentSecurityPolicy string `yaml:"contentSecurityPolicy"`
 	// CSPReportOnly sends the policy as
 	// Content-Security-Policy-Report-Only, to try it without breaking
 	// pages.
-	CSPReportOnly bool
+	CSPReportOnly bool `yaml:"cspReportOnly"`
 	// ReferrerPolicy is the Referrer-Policy. If empty,
 	// strict-origin-when-cross-origin; "-" sends none.
-	ReferrerPolicy string
+	ReferrerPolicy string `yaml:"referrerPolicy"`
 	// NoSniffOff leaves out X-Content-Type-Options: nosniff, which is
 	// otherwise always sent.
-	NoSniffOff bool
+	NoSniffOff bool `yaml:"noSniffOff"`
 	// CrossOriginOpenerPolicy is the Cross-Origin-Opener-Policy
 	// ("same-origin"). If empty, none is sent.
-	CrossOriginOpenerPolicy string
+	CrossOriginOpenerPolicy string `yaml:"crossOriginOpenerPolicy"`
 }
 
 // DefaultHSTSMaxAge is the SecurityHeadersConfig.HSTSMaxAge default.

@@ -2,6 +2,8 @@ package baton
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -14,12 +16,12 @@ import (
 type TimeoutConfig struct {
 	// Timeout is how long the rest of the chain may run. It must be
 	// positive.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 	// Status answers a request that overran: 503 Service Unavailable or
 	// 504 Gateway Timeout. If zero, 503.
-	Status int
+	Status int `yaml:"status"`
 	// Message is the body of that answer. If empty, the status text.
-	Message string
+	Message string `yaml:"message"`
 }
 
 // Timeout returns middleware that bounds the time of the rest of the
@@ -41,13 +43,20 @@ type TimeoutConfig struct {
 // not timed.
 //
 // It panics if c.Timeout is not positive.
-func Timeout(c TimeoutConfig) HandlerFunc {
+func Timeout(c TimeoutConfig) HandlerFunc { return must(newTimeout(c)) }
+
+// newTimeout is Timeout, with an error for a timeout or status that
+// cannot be.
+func newTimeout(c TimeoutConfig) (HandlerFunc, error) {
 	if c.Timeout <= 0 {
-		panic("baton: Timeout: the timeout must be positive")
+		return nil, errors.New("baton: Timeout: the timeout must be positive")
 	}
 	status := c.Status
 	if status == 0 {
 		status = http.StatusServiceUnavailable
+	}
+	if status < 500 || status > 599 {
+		return nil, fmt.Errorf("baton: Timeout: status %d is not a server error (503 or 504)", status)
 	}
 	body := c.Message
 	if body == "" {
@@ -59,7 +68,7 @@ func Timeout(c TimeoutConfig) HandlerFunc {
 			return
 		}
 		runTimed(r, c.Timeout, status, body)
-	}
+	}, nil
 }
 
 // goexit is the value a timed handler's goroutine reports when the

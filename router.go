@@ -60,6 +60,8 @@ type router struct {
 	tree atomic.Pointer[table]
 	dev  httprouter.Handle // development mode's own requests
 
+	builtin atomic.Pointer[MiddlewareConfig] // ServerConfig.Middleware, set by setConfig
+
 	notFound *route // unmatched requests: static files, then 404
 	notAllow *route // 405
 	options  *route // OPTIONS the router answers, through the server's middleware
@@ -113,14 +115,16 @@ type table struct {
 // middleware of its groups. rt.mu must be held.
 func (rt *router) build() *table {
 	routes := append(rt.routes[:len(rt.routes):len(rt.routes)], rt.notFound, rt.notAllow, rt.options)
+	builtin := rt.builtinMiddleware() // ServerConfig.Middleware, ahead of Use's
 	n := 0
 	for _, r := range routes {
-		n += r.group.chainLen() + 1
+		n += len(builtin) + r.group.chainLen() + 1
 	}
 	chains := make([]HandlerFunc, 0, n)
 	serves := make([]httprouter.Handle, len(routes))
 	for i, r := range routes {
 		start := len(chains)
+		chains = append(chains, builtin...)
 		chains = r.group.appendChain(chains, r.handler)
 		serves[i] = rt.s.handler(chains[start:len(chains):len(chains)])
 	}
@@ -135,7 +139,7 @@ func (rt *router) build() *table {
 	// it always has; with it, the middleware sees the request, so that
 	// CORS can answer a preflight of a route bound for GET alone.
 	var opt http.Handler
-	if rt.root.chainLen() > 0 {
+	if len(builtin)+rt.root.chainLen() > 0 {
 		opt = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			options(w, req, nil)
 		})
