@@ -31,6 +31,7 @@ const (
 	msgPing     = "ping"     // master → worker: heartbeat; answered with msgPong
 	msgPong     = "pong"     // worker → master: answer to msgPing
 	msgReply    = "reply"    // master → worker: answer to the request with the same id
+	msgCounters = "counters" // worker → master: its counters; reply carries the totals
 )
 
 // message is one line of the control protocol. Fields are used by some
@@ -61,6 +62,10 @@ type message struct {
 	ErrPID   int     `json:"err_pid,omitempty"`
 	ErrCause string  `json:"err_cause,omitempty"`
 	Status   *Status `json:"status,omitempty"`
+
+	// Counters: the worker's report, the master's totals.
+	Report *Report `json:"report,omitempty"`
+	Totals *Totals `json:"totals,omitempty"`
 }
 
 // readSize is the read buffer of a control channel. Lines are short,
