@@ -62,6 +62,8 @@ type router struct {
 
 	notFound *route // unmatched requests: static files, then 404
 	notAllow *route // 405
+
+	perRoute []func(pattern string) HandlerFunc // UseRoute's
 }
 
 func newRouter(s *Server) *router {
@@ -111,12 +113,17 @@ func (rt *router) build() *table {
 	routes := append(rt.routes[:len(rt.routes):len(rt.routes)], rt.notFound, rt.notAllow)
 	n := 0
 	for _, r := range routes {
-		n += r.group.chainLen() + 1
+		n += len(rt.perRoute) + r.group.chainLen() + 1
 	}
 	chains := make([]HandlerFunc, 0, n)
 	serves := make([]httprouter.Handle, len(routes))
 	for i, r := range routes {
 		start := len(chains)
+		for _, f := range rt.perRoute {
+			if h := f(r.pattern); h != nil {
+				chains = append(chains, h)
+			}
+		}
 		chains = r.group.appendChain(chains, r.handler)
 		serves[i] = rt.s.handler(chains[start:len(chains):len(chains)])
 	}
