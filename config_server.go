@@ -69,6 +69,9 @@ type serverFile struct {
 		TTL        time.Duration `yaml:"ttl"`
 		Dir        string        `yaml:"dir"`
 	} `yaml:"session"`
+	Metrics endpointFile `yaml:"metrics"` // config_observe.go
+	Tracing tracingFile  `yaml:"tracing"`
+	PProf   endpointFile `yaml:"pprof"`
 }
 
 // staticFile is an entry of staticPaths: a URL prefix served from a directory.
@@ -94,6 +97,9 @@ func decodeServerSection(path, prefix string, node *yaml.Node) (*serverFile, sec
 		return nil, at, nil, at.rename(err)
 	}
 	if err := sf.validate(path, at); err != nil {
+		return nil, at, nil, err
+	}
+	if err := sf.validateObserve(path, at); err != nil {
 		return nil, at, nil, err
 	}
 	return sf, at, append(gfWarns, warns...), nil

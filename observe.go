@@ -86,6 +86,10 @@ func (s *Server) EnableTracing(c ...TracingConfig) error {
 	return obshook.EnableTracing(s, &cfg)
 }
 
+func init() {
+	obshook.Enabled = func(s any, feature string) { s.(*Server).markEnabled(feature) }
+}
+
 // UseRoute adds middleware made for each route: f is called once per
 // route, when the server builds its routing table, with the route's
 // pattern as registered ("GET:/user/{id}", "/static/*path"), or

@@ -55,6 +55,7 @@ func (s *Server) EnablePProf(pattern ...string) {
 	}
 	a := &admin{s: s, prefix: p}
 	s.bindPProf(p, a.guard(servePProf), callSite())
+	s.markEnabled("pprof")
 }
 
 // bindPProf registers the profiles below prefix.

@@ -66,6 +66,7 @@ type router struct {
 	notAllow *route // 405
 
 	perRoute []func(pattern string) HandlerFunc // UseRoute's
+	enabled  map[string]bool                    // "metrics", "tracing", "pprof" once on (config_observe.go)
 }
 
 func newRouter(s *Server) *router {

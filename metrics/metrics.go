@@ -104,6 +104,7 @@ func Enable(s *baton.Server, pattern string) *Metrics {
 	s.UseRoute(m.Route)
 	s.BindHandler("GET:"+pattern, s.AdminGuard(baton.WrapHandler(m.Handler())))
 	baton.CarryCounters(m.counters)
+	obshook.Enabled(s, "metrics")
 	return m
 }
 

@@ -86,6 +86,7 @@ func Enable(s *baton.Server, c Config) (*Tracing, error) {
 	}
 	s.UseRoute(t.Route)
 	s.AddAccessLogField("trace_id", TraceID)
+	obshook.Enabled(s, "tracing")
 	return t, nil
 }
 

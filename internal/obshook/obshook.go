@@ -12,3 +12,8 @@ var EnableMetrics func(s any, pattern string)
 // EnableTracing is set by package tracing: it enables tracing on the
 // server s with the *tracing.Config (or nil for the defaults) c.
 var EnableTracing func(s any, c any) error
+
+// Enabled is set by baton: the packages call it with the server and
+// "metrics" or "tracing" once they are on it, so that the configuration
+// file does not turn them on a second time.
+var Enabled func(s any, feature string)
