@@ -426,7 +426,7 @@ func (a *admin) render(r *Request, n *notice) {
 	if err := adminPage.Execute(r.Response.Writer(), map[string]any{
 		"V": v, "Notice": n, "Prefix": a.prefix, "Host": host, "Now": time.Now(),
 	}); err != nil {
-		r.Server.Logger().Error("baton: admin page", "err", err)
+		r.Logger().Error("baton: admin page", "err", err)
 	}
 }
 

@@ -213,3 +213,13 @@ func (r *Request) GetClientIp() string {
 	}
 	return a.String()
 }
+
+// fromProxy reports whether the peer of req is a trusted proxy, whose
+// headers may be believed.
+func (t *proxyTrust) fromProxy(req *http.Request) bool {
+	if t == nil {
+		return false
+	}
+	peer, ok := peerAddr(req.RemoteAddr)
+	return ok && inPrefixes(peer, t.nets)
+}

@@ -69,9 +69,10 @@ type serverFile struct {
 		TTL        time.Duration `yaml:"ttl"`
 		Dir        string        `yaml:"dir"`
 	} `yaml:"session"`
-	Metrics endpointFile `yaml:"metrics"` // config_observe.go
-	Tracing tracingFile  `yaml:"tracing"`
-	PProf   endpointFile `yaml:"pprof"`
+	Middleware *middlewareFile `yaml:"middleware"` // config_middleware.go
+	Metrics    endpointFile    `yaml:"metrics"`    // config_observe.go
+	Tracing    tracingFile     `yaml:"tracing"`
+	PProf      endpointFile    `yaml:"pprof"`
 }
 
 // staticFile is an entry of staticPaths: a URL prefix served from a directory.
@@ -165,6 +166,11 @@ func (b *byteSize) UnmarshalYAML(n *yaml.Node) error {
 // validate checks values that decode but make no sense.
 func (sf *serverFile) validate(path string, at sectionNode) error {
 	bad := func(key, msg string) error { return at.errorAt(path, key, msg) }
+	if sf.Middleware != nil {
+		if err := sf.Middleware.validate(path, at); err != nil {
+			return err
+		}
+	}
 	for _, list := range []struct {
 		key   string
 		addrs []string
@@ -242,6 +248,9 @@ var sameSiteModes = map[string]http.SameSite{
 func (sf *serverFile) apply(c *ServerConfig) {
 	if sf == nil {
 		return
+	}
+	if sf.Middleware != nil {
+		c.Middleware = MiddlewareConfig(*sf.Middleware)
 	}
 	set := func(dst *time.Duration, v time.Duration) {
 		if v != 0 {
@@ -435,7 +444,8 @@ func fileConfig(name string) (ServerConfig, error) {
 // listenerFields are the settings a running server cannot change in
 // place: a change to one of them takes a reload.
 var listenerFields = []string{"Addr", "HTTPSAddr", "HTTPSCertFile", "HTTPSKeyFile",
-	"ReadHeaderTimeout", "ReadTimeout", "WriteTimeout", "SendTimeout", "IdleTimeout", "MaxHeaderBytes"}
+	"ReadHeaderTimeout", "ReadTimeout", "WriteTimeout", "SendTimeout", "IdleTimeout", "MaxHeaderBytes",
+	"Middleware"} // built into the serving tree at the start
 
 // applyConfigToServers applies a changed file to every server, keeping the
 // settings code made, and asks for a reload if listener settings changed.

@@ -140,8 +140,8 @@ func (c *Cookie) template(cfg CookieConfig) http.Cookie {
 // add queues ck for the response headers, replacing a queued cookie of the
 // same name, path and domain.
 func (c *Cookie) add(ck http.Cookie) {
-	if c.r.resp.committed {
-		c.r.Server.Logger().Warn("baton: cookie set after the response was sent", "cookie", ck.Name,
+	if c.r.Response.committed { // the Response the handler writes: a middleware's own, maybe
+		c.r.Logger().Warn("baton: cookie set after the response was sent", "cookie", ck.Name,
 			"method", c.r.Method, "path", c.r.URL.Path)
 		return
 	}

@@ -40,8 +40,11 @@
 //
 // Middleware is a [HandlerFunc] that calls r.Middleware.Next(); code after
 // Next runs after the handler. Standard func(http.Handler) http.Handler
-// middleware plugs in through [WrapMiddleware]. A panicking handler is
-// answered with 500 and its stack goes to the error log.
+// middleware plugs in through [WrapMiddleware]. baton ships [RequestID],
+// [SecurityHeaders], [CORS], [CSRF], [RateLimit], [Compress] and
+// [Timeout], each configured by a struct, or for the whole server by
+// [MiddlewareConfig] and the file's middleware section. A panicking
+// handler is answered with 500 and its stack goes to the error log.
 //
 // GoFrame's binding styles are there under its names: the group verbs
 // ([RouterGroup.GET], ...), [RouterGroup.Map], [RouterGroup.REST],
@@ -264,6 +267,7 @@
 //	reload_windows.go  the same on Windows: restart in a new process
 //	config.go          Config, the file and its values
 //	config_server.go   the server sections of the file and how they apply
+//	config_middleware.go  MiddlewareConfig: the middleware section of a server's
 //	config_gf.go       GoFrame's keys in a server section: renamed, or reported
 //	config_map.go      SetConfigWithMap: the same keys from code
 //	clientip.go        trusted proxies and the client address
@@ -275,6 +279,9 @@
 //	admin.go           the admin page and the health check
 //	dev.go             development mode in a worker: overlay, page script
 //	log.go             the access and error logs
+//	middleware_*.go    the middleware shipped with baton, one file each: requestid,
+//	                   secure (security headers), cors, csrf, ratelimit, compress,
+//	                   timeout
 //	internal/watch     file watching, for every watcher (config, certificates,
 //	                   static files in development, the dev builder, the binary)
 //	internal/devbuild  development mode in the master: sources, go build, reloads

@@ -21,6 +21,10 @@ func (s *Server) logAccess(r *Request) {
 	if s.trust.Load() != nil {
 		ip = r.GetClientIp()
 	}
+	id := ""
+	if r.x != nil {
+		id = r.x.id // the RequestID middleware's
+	}
 	if h, ok := l.Handler().(flushingHandler); ok && h.plain && s.logFields == nil {
 		// The default logger: the line is formatted here, straight into
 		// the buffer, as slog's TextHandler would format it. That costs a
@@ -28,7 +32,7 @@ func (s *Server) logAccess(r *Request) {
 		if !h.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
-		if h.b.writeAccess(end, dur, r.Method, r.URL.Path, ip, r.resp.Status(), r.resp.written, s.pid) {
+		if h.b.writeAccess(end, dur, r.Method, r.URL.Path, ip, id, r.resp.Status(), r.resp.written, s.pid) {
 			return
 		}
 	}
@@ -39,8 +43,11 @@ func (s *Server) logAccess(r *Request) {
 		slog.Int64("bytes", r.resp.written),
 		slog.Duration("dur", dur),
 		slog.String("ip", ip),
-		slog.Int("pid", s.pid),
 	}
+	if id != "" {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	attrs = append(attrs, slog.Int("pid", s.pid))
 	if s.logFields != nil {
 		attrs = s.accessFields(r, attrs)
 	}
@@ -190,16 +197,18 @@ func newBufferedLogger(b *logBuffer, level slog.Leveler) *slog.Logger {
 //
 //	time=2026-11-21T17:35:02.113Z level=INFO msg=request method=GET path=/ status=200 bytes=16 dur=41.2µs ip=127.0.0.1 pid=5051
 //
+// with " request_id=<id>" before the pid when id is not empty.
 // It returns false, writing nothing, for a line it does not format the
 // same way: a method or path that TextHandler would quote, or a path too
 // long to be worth it. The caller then logs it through slog.
-func (b *logBuffer) writeAccess(end int64, dur time.Duration, method, path, ip string, status int, bytes int64, pid int) bool {
-	if len(path) > maxAccessPath || len(ip) > maxAccessIP || !bareMethod(method) || !barePath(path) || !barePath(ip) {
+func (b *logBuffer) writeAccess(end int64, dur time.Duration, method, path, ip, id string, status int, bytes int64, pid int) bool {
+	if len(path) > maxAccessPath || len(ip) > maxAccessIP || !bareMethod(method) || !barePath(path) || !barePath(ip) ||
+		id != "" && (len(id) > maxRequestID || !barePath(id)) {
 		return false
 	}
 	b.mu.Lock()
 	sec, nsec, loc := b.clock.at(end)
-	ok := b.appendAccess(sec, nsec, loc, dur, method, path, ip, status, bytes, pid)
+	ok := b.appendAccess(sec, nsec, loc, dur, method, path, ip, id, status, bytes, pid)
 	b.mu.Unlock()
 	return ok
 }
@@ -212,7 +221,7 @@ func (b *logBuffer) writeAccess(end int64, dur time.Duration, method, path, ip s
 // keys, the pid) are copied as whole arrays, possibly past their end, and
 // the next part is written over the excess, which saves the capacity
 // check and the call to memmove that each append makes.
-func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.Duration, method, path, ip string, status int, bytes int64, pid int) bool {
+func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.Duration, method, path, ip, id string, status int, bytes int64, pid int) bool {
 	ts := &b.stamp
 	if sec != ts.sec || loc != ts.loc || !ts.set {
 		ts.build(sec, loc)
@@ -220,7 +229,7 @@ func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.D
 	if !ts.ok {
 		return false
 	}
-	need := accessSlack + len(method) + len(path) + len(ip)
+	need := accessSlack + len(method) + len(path) + len(ip) + len(id)
 	if pid != b.pid || b.pidLen == 0 {
 		b.setPid(pid)
 	}
@@ -258,6 +267,10 @@ func (b *logBuffer) appendAccess(sec, nsec int64, loc *time.Location, dur time.D
 	*(*[8]byte)(p[n:]) = keyIP
 	n += len(" ip=")
 	n += copy(p[n:], ip)
+	if id != "" {
+		n += copy(p[n:], " request_id=")
+		n += copy(p[n:], id)
+	}
 	*(*[pidText]byte)(p[n:]) = b.pidEnd
 	n += b.pidLen
 	b.buf = p[:n]
@@ -274,8 +287,9 @@ const (
 	// maxAccessIP is the longest client address it writes itself: an
 	// IPv6 address with a zone fits.
 	maxAccessIP = 64
-	// accessSlack is room enough for an access line besides its method
-	// and path, with what the copies of arrays write past its end.
+	// accessSlack is room enough for an access line besides its method,
+	// path, client and request ID, with what the copies of arrays write
+	// past its end.
 	accessSlack = 256
 	// stampHead is the length of "time=2006-01-02T15:04:05.".
 	stampHead = len("time=2006-01-02T15:04:05.")

@@ -84,7 +84,7 @@ func (b *logBuffer) writeAccessAt(t time.Time, dur time.Duration, method, path, 
 		return false
 	}
 	b.mu.Lock()
-	ok := b.appendAccess(t.Unix(), int64(t.Nanosecond()), t.Location(), dur, method, path, ip, status, bytes, pid)
+	ok := b.appendAccess(t.Unix(), int64(t.Nanosecond()), t.Location(), dur, method, path, ip, "", status, bytes, pid)
 	b.mu.Unlock()
 	return ok
 }
@@ -219,7 +219,7 @@ func TestWriteAccessClock(t *testing.T) {
 	var out strings.Builder
 	b := &logBuffer{w: &out}
 	before := time.Now()
-	if !b.writeAccess(monoNow(), 0, "GET", "/", "127.0.0.1", 200, 0, 1) {
+	if !b.writeAccess(monoNow(), 0, "GET", "/", "127.0.0.1", "", 200, 0, 1) {
 		t.Fatal("writeAccess declined")
 	}
 	after := time.Now()
@@ -361,6 +361,51 @@ func BenchmarkAccessLogLine(b *testing.B) {
 				req := *proto
 				clear(sink.h)
 				s.ServeHTTP(sink, &req)
+			}
+		})
+	}
+}
+
+// TestWriteAccessRequestID checks the access line of a request with an
+// ID against slog's TextHandler, and that an ID TextHandler would quote
+// is left to it.
+func TestWriteAccessRequestID(t *testing.T) {
+	at := time.Date(2026, 11, 21, 17, 35, 2, 113_000_000, time.UTC)
+	tests := []struct {
+		name    string
+		id      string
+		formats bool
+	}{
+		{"generated", "JBSWY3DPEHPK3PXPJBSWY3DPEH", true},
+		{"from a proxy", "a1b2-c3.d4:e5_f6", true},
+		{"quotable", `x="y"`, false},
+		{"too long", strings.Repeat("a", maxRequestID+1), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			b := &logBuffer{w: &out}
+			b.mu.Lock()
+			ok := tt.formats && b.appendAccess(at.Unix(), int64(at.Nanosecond()), at.Location(), time.Millisecond,
+				"GET", "/", "127.0.0.1", tt.id, 200, 3, 7)
+			b.mu.Unlock()
+			b.Flush()
+			if declined := !b.writeAccess(monoNow(), 0, "GET", "/", "127.0.0.1", tt.id, 200, 0, 1); declined == tt.formats {
+				t.Fatalf("writeAccess with id %q: declined %v, want %v", tt.id, declined, !tt.formats)
+			}
+			if !ok {
+				return
+			}
+			var want strings.Builder
+			rec := slog.NewRecord(at, slog.LevelInfo, "request", 0)
+			rec.AddAttrs(slog.String("method", "GET"), slog.String("path", "/"), slog.Int("status", 200),
+				slog.Int64("bytes", 3), slog.Duration("dur", time.Millisecond), slog.String("ip", "127.0.0.1"),
+				slog.String("request_id", tt.id), slog.Int("pid", 7))
+			if err := slog.NewTextHandler(&want, nil).Handle(context.Background(), rec); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != want.String() {
+				t.Errorf("appendAccess wrote\n%q\nTextHandler writes\n%q", out.String(), want.String())
 			}
 		})
 	}

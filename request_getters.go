@@ -24,6 +24,8 @@ type requestExtra struct {
 	params   map[string]any // SetParam
 	queryMap map[string]any // the query string with bracketed keys nested
 	orig     *http.Request  // the request net/http made, before SetCtxVar
+	id       string         // the request ID (middleware_requestid.go)
+	idHeader string         // and its header
 }
 
 func (r *Request) extra() *requestExtra {

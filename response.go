@@ -368,7 +368,7 @@ func (w *Response) WriteError(err error) {
 		return
 	}
 	if status >= 500 {
-		w.req.Server.Logger().Error("baton: request failed", "method", w.req.Method, "path", w.req.URL.Path, "err", err)
+		w.req.Logger().Error("baton: request failed", "method", w.req.Method, "path", w.req.URL.Path, "err", err)
 	}
 	w.WriteStatus(status)
 }

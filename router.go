@@ -62,8 +62,11 @@ type router struct {
 	tree atomic.Pointer[table]
 	dev  httprouter.Handle // development mode's own requests
 
+	builtin atomic.Pointer[MiddlewareConfig] // ServerConfig.Middleware, set by setConfig
+
 	notFound *route // unmatched requests: static files, then 404
 	notAllow *route // 405
+	options  *route // OPTIONS the router answers, through the server's middleware
 
 	perRoute []func(pattern string) HandlerFunc // UseRoute's
 	enabled  map[string]bool                    // "metrics", "tracing", "pprof" once on (config_observe.go)
@@ -76,6 +79,9 @@ func newRouter(s *Server) *router {
 	rt.notAllow = &route{pattern: "(method not allowed)", group: rt.root, handler: func(r *Request) {
 		r.Response.WriteStatus(http.StatusMethodNotAllowed)
 	}}
+	// The router sets Allow; the answer is a 200 with no body, unless the
+	// server's middleware (CORS, for a preflight) answers otherwise.
+	rt.options = &route{pattern: "(options)", group: rt.root, handler: func(*Request) {}}
 	return rt
 }
 
@@ -116,30 +122,43 @@ type table struct {
 // build makes a serving tree of every route, each with its chain of the
 // middleware of its groups. rt.mu must be held.
 func (rt *router) build() *table {
-	routes := append(rt.routes[:len(rt.routes):len(rt.routes)], rt.notFound, rt.notAllow)
+	routes := append(rt.routes[:len(rt.routes):len(rt.routes)], rt.notFound, rt.notAllow, rt.options)
+	builtin := rt.builtinMiddleware() // ServerConfig.Middleware, ahead of Use's
 	n := 0
 	for _, r := range routes {
-		n += len(rt.perRoute) + r.group.chainLen() + 1
+		n += len(rt.perRoute) + len(builtin) + r.group.chainLen() + 1
 	}
 	chains := make([]HandlerFunc, 0, n)
 	serves := make([]httprouter.Handle, len(routes))
 	for i, r := range routes {
 		start := len(chains)
+		// UseRoute's outermost (metrics and tracing see what the
+		// built-in middleware answers), then ServerConfig.Middleware.
 		for _, f := range rt.perRoute {
 			if h := f(r.pattern); h != nil {
 				chains = append(chains, h)
 			}
 		}
+		chains = append(chains, builtin...)
 		chains = r.group.appendChain(chains, r.handler)
 		serves[i] = rt.s.handler(chains[start:len(chains):len(chains)])
 	}
-	notFound, notAllow := serves[len(routes)-2], serves[len(routes)-1]
+	notFound, notAllow, options := serves[len(routes)-3], serves[len(routes)-2], serves[len(routes)-1]
 	nf := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		notFound(w, req, nil)
 	})
 	na := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		notAllow(w, req, nil)
 	})
+	// Without server middleware the router answers OPTIONS by itself, as
+	// it always has; with it, the middleware sees the request, so that
+	// CORS can answer a preflight of a route bound for GET alone.
+	var opt http.Handler
+	if len(builtin)+rt.root.chainLen() > 0 {
+		opt = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			options(w, req, nil)
+		})
+	}
 	if rt.dev == nil {
 		rt.dev = rt.s.handler(devChain)
 	}
@@ -150,7 +169,7 @@ func (rt *router) build() *table {
 				t.handle(m, r.segs, serves[i])
 			}
 		}
-		t.notFound, t.notAllowed = nf, na
+		t.notFound, t.notAllowed, t.options = nf, na, opt
 		return &table{own: t}
 	}
 	t := httprouter.New()
@@ -159,7 +178,7 @@ func (rt *router) build() *table {
 			t.Handle(m, r.path, serves[i])
 		}
 	}
-	t.NotFound, t.MethodNotAllowed = nf, na
+	t.NotFound, t.MethodNotAllowed, t.GlobalOPTIONS = nf, na, opt
 	return &table{hr: t}
 }
 

@@ -249,7 +249,7 @@ func (s *Server) recovered(r *Request, p any) {
 		}
 		attrs = append(attrs, "stack", string(stack))
 	}
-	s.Logger().Error("baton: handler panic", attrs...)
+	r.Logger().Error("baton: handler panic", attrs...)
 	r.resp.fail(http.StatusInternalServerError)
 }
 
@@ -350,6 +350,9 @@ func (w *Response) fail(status int) {
 	h := w.w.Header()
 	for k := range h {
 		delete(h, k)
+	}
+	if r := w.req; r != nil && r.x != nil && r.x.id != "" {
+		h[r.x.idHeader] = []string{r.x.id} // the ID stays, to be quoted
 	}
 	w.status = 0
 	w.WriteStatus(status)

@@ -204,6 +204,11 @@ type ServerConfig struct {
 	// it. Other names are refused there, which defeats DNS rebinding.
 	AllowedHosts []string
 
+	// Middleware turns on the middleware shipped with baton for every
+	// request (config_middleware.go). If zero, none. It is read when the
+	// server starts serving.
+	Middleware MiddlewareConfig
+
 	// Admin controls access to the admin page (EnableAdmin).
 	Admin AdminConfig
 
@@ -399,6 +404,10 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 			return fmt.Errorf("baton: server %q: log level: %w", s.name, err)
 		}
 	}
+	if _, _, err := c.Middleware.handlers(); err != nil {
+		st.close()
+		return fmt.Errorf("baton: server %q: middleware: %w", s.name, err)
+	}
 	s.mu.Lock()
 	if fromCode {
 		if s.codeSet == nil {
@@ -418,6 +427,8 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	}
 	s.access.Store(!c.AccessLogDisabled)
 	s.trust.Store(trust)
+	mw := c.Middleware
+	s.router.builtin.Store(&mw)
 	limit := c.MaxBodySize
 	if limit == 0 {
 		limit = DefaultMaxBodySize

@@ -263,13 +263,13 @@ func (s *Session) load() {
 	data, err := m.store.Load(s.r.Context(), id)
 	switch {
 	case errors.Is(err, ErrSessionCorrupt):
-		s.r.Server.Logger().Warn("baton: session corrupt, starting a new one", "err", err)
+		s.r.Logger().Warn("baton: session corrupt, starting a new one", "err", err)
 		m.store.Delete(context.WithoutCancel(s.r.Context()), id)
 	case err != nil:
 		// The store may be back by the end of the request: keep the id, so
 		// that the changes of this request are merged into the session
 		// rather than starting a new one.
-		s.r.Server.Logger().Error("baton: session load failed", "err", err)
+		s.r.Logger().Error("baton: session load failed", "err", err)
 		s.id, s.isNew = id, false
 	case data != nil:
 		saved, _ := takeSessionTime(data)
@@ -425,7 +425,7 @@ func (s *Session) RegenerateID() error {
 		return fmt.Errorf("baton: regenerate session id: %w", err)
 	}
 	if err := s.m.store.Delete(ctx, old); err != nil {
-		s.r.Server.Logger().Warn("baton: delete the old session id", "err", err)
+		s.r.Logger().Warn("baton: delete the old session id", "err", err)
 	}
 	delete(full, sessionTimeKey)
 	s.id, s.data, s.changed, s.touch = id, full, nil, false
@@ -498,7 +498,7 @@ func (s *Session) save() bool {
 	}
 	if s.isNew && !s.cookieSet {
 		if s.r.resp.committed {
-			s.r.Server.Logger().Error("baton: session started after the response was sent: not saved",
+			s.r.Logger().Error("baton: session started after the response was sent: not saved",
 				"method", s.r.Method, "path", s.r.URL.Path)
 			return false
 		}
@@ -514,7 +514,7 @@ func (s *Session) save() bool {
 		return s.merge(cur)
 	})
 	if err != nil {
-		s.r.Server.Logger().Error("baton: session save failed", "err", err, "method", s.r.Method, "path", s.r.URL.Path)
+		s.r.Logger().Error("baton: session save failed", "err", err, "method", s.r.Method, "path", s.r.URL.Path)
 		return len(s.changed) == 0
 	}
 	return true

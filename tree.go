@@ -360,6 +360,7 @@ type tree struct {
 	globalAllowed string
 	notFound      http.Handler
 	notAllowed    http.Handler
+	options       http.Handler // if set, answers OPTIONS after Allow is set
 }
 
 func newTree() *tree { return &tree{roots: make(map[string]*treeNode)} }
@@ -451,6 +452,9 @@ func (t *tree) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method == http.MethodOptions {
 		if allow := t.allowed(path, http.MethodOptions); allow != "" {
 			w.Header().Set("Allow", allow)
+			if t.options != nil {
+				t.options.ServeHTTP(w, req)
+			}
 			return
 		}
 	} else if allow := t.allowed(path, req.Method); allow != "" {

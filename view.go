@@ -499,7 +499,7 @@ func (w *Response) render(t *template.Template, name string, data any) error {
 // been sent yet).
 func (w *Response) tplFailed(err error) {
 	r := w.req
-	r.Server.Logger().Error("baton: render failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	r.Logger().Error("baton: render failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	w.fail(500)
 	if devMode.Load() != nil && !w.committed {
 		// In development mode the page shows the error over itself, as a
