@@ -74,6 +74,9 @@ func TestProductionExample(t *testing.T) {
 		t.Errorf("baton_worker_generation = %v, want %d", gen, reloads+1)
 	}
 	p.WaitLog("trace_id="+traceID, 10*time.Second)
+	if code, body := do("/user/9", "", "Accept-Encoding", "identity"); code != 200 || !strings.Contains(body, `"request":"`) {
+		t.Errorf("GET /user/9: %d %s, want a request ID", code, body)
+	}
 	for _, tc := range []struct {
 		path, auth string
 		code       int

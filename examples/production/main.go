@@ -1,7 +1,9 @@
 // Command production is a baton program with what production wants turned
 // on: Prometheus metrics that keep counting across reloads, OpenTelemetry
-// tracing, pprof, the admin page and a health check. It serves /, /pid
-// and /user/{id} on port 8199, or on $PORT.
+// tracing, pprof, the admin page and a health check, and the middleware
+// shipped with baton (request IDs, security headers, CSRF, compression,
+// a rate limit, a timeout on the API). It serves /, /pid and /user/{id}
+// on port 8199, or on $PORT.
 //
 //	ADMIN_TOKEN=s3cret go run ./examples/production
 //	curl -H 'Authorization: Bearer s3cret' localhost:8199/metrics
@@ -58,8 +60,12 @@ func main() {
 	s.BindHandler("GET:/pid", func(r *baton.Request) {
 		r.Response.Writeln(os.Getpid())
 	})
-	s.BindHandler("GET:/user/{id}", func(r *baton.Request) {
-		r.Response.WriteJson(map[string]any{"id": r.Get("id"), "trace": tracing.TraceID(r)})
+	s.Group("/user", func(g *baton.RouterGroup) {
+		g.Use(apiTimeout)
+		g.BindHandler("GET:/{id}", func(r *baton.Request) {
+			r.Response.WriteJson(map[string]any{"id": r.Get("id"), "trace": tracing.TraceID(r),
+				"request": baton.RequestIDFromContext(r.Context())})
+		})
 	})
 
 	port := 8199
