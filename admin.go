@@ -64,6 +64,7 @@ type admin struct {
 //
 //	GET  <pattern>/status              the same facts as JSON
 //	POST <pattern>/reload|restart|rollback|shutdown  act (GET too, when typed in the address bar)
+//	GET  <pattern>/pprof/              the runtime's profiles (see EnablePProf)
 //
 // Every client must send ServerConfig.Admin.Token; without a token set,
 // only the clients that AdminConfig.AllowLocal or AdminConfig.Allow admit
@@ -94,6 +95,7 @@ func (s *Server) EnableAdmin(pattern ...string) {
 			panic(err)
 		}
 	}
+	s.bindPProf(p+"/pprof", a.guard(servePProf), site) // pprof.go
 }
 
 // EnableHealth serves a public health check at pattern (DefaultHealthPattern

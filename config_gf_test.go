@@ -82,7 +82,7 @@ func TestConfigGoFrameKeys(t *testing.T) {
 }
 
 func TestConfigGoFrameKeysUnsupported(t *testing.T) {
-	for _, key := range []string{"logPath: /var/log", "pprofEnabled: true", "serverAgent: x", "routeOverWrite: true", "sessionCookieMaxAge: 1h", "graceful: true"} {
+	for _, key := range []string{"logPath: /var/log", "serverAgent: x", "routeOverWrite: true", "sessionCookieMaxAge: 1h", "graceful: true"} {
 		t.Run(key, func(t *testing.T) {
 			name, _, _ := strings.Cut(key, ":")
 			c, warns, err := fileServerConfig(t, "server:\n  address: \":1\"\n  "+key+"\n")

@@ -71,6 +71,9 @@ type serverFile struct {
 		Dir        string        `yaml:"dir"`
 	} `yaml:"session"`
 	Middleware *middlewareFile `yaml:"middleware"` // config_middleware.go
+	Metrics    endpointFile    `yaml:"metrics"`    // config_observe.go
+	Tracing    tracingFile     `yaml:"tracing"`
+	PProf      endpointFile    `yaml:"pprof"`
 }
 
 // staticFile is an entry of staticPaths: a URL prefix served from a directory.
@@ -96,6 +99,9 @@ func decodeServerSection(path, prefix string, node *yaml.Node) (*serverFile, sec
 		return nil, at, nil, at.rename(err)
 	}
 	if err := sf.validate(path, at); err != nil {
+		return nil, at, nil, err
+	}
+	if err := sf.validateObserve(path, at); err != nil {
 		return nil, at, nil, err
 	}
 	return sf, at, append(gfWarns, warns...), nil

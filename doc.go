@@ -271,6 +271,7 @@
 //	config_middleware.go  MiddlewareConfig: the middleware section of a server's
 //	config_gf.go       GoFrame's keys in a server section: renamed, or reported
 //	config_map.go      SetConfigWithMap: the same keys from code
+//	config_observe.go  the metrics, tracing and pprof keys of a server section
 //	clientip.go        trusted proxies and the client address
 //	cookie.go          cookies
 //	session*.go        sessions and their stores
@@ -281,6 +282,10 @@
 //	lameduck.go        the lame duck of a stopping program: IsLameDuck
 //	dev.go             development mode in a worker: overlay, page script
 //	log.go             the access and error logs
+//	observe.go         the seams of observability: UseRoute, AdminGuard,
+//	                   AddAccessLogField, CarryCounters and CarriedTotals,
+//	                   EnableMetrics and EnableTracing
+//	pprof.go           EnablePProf and the admin's profiles
 //	middleware_*.go    the middleware shipped with baton, one file each: requestid,
 //	                   secure (security headers), cors, csrf, ratelimit, compress,
 //	                   timeout
@@ -288,6 +293,9 @@
 //	                   static files in development, the dev builder, the binary)
 //	internal/devbuild  development mode in the master: sources, go build, reloads
 //	internal/lbtest    HAProxy in front of process tests
+//	metrics, tracing   Prometheus metrics and OpenTelemetry tracing, packages of
+//	                   their own so that only programs importing them link them;
+//	                   internal/obshook is where they plug into the methods
 //	pending_*.go, tcpinfo_*.go  what the kernel says of a socket
 //
 // # NOTES

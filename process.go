@@ -38,6 +38,9 @@ type host interface {
 	status(ctx context.Context) (statusView, error)
 	// hasMaster reports whether a master supervises this process.
 	hasMaster() bool
+	// counters reports this process's counters and returns the
+	// program's totals (observe.go).
+	counters(ctx context.Context, r proc.Report) (proc.Totals, error)
 }
 
 // Defaults of the process model, shared with the master so that both
@@ -108,6 +111,11 @@ func (standalone) reload(string) error   { return ErrNoMaster }
 func (standalone) restart(string) error  { return ErrNoMaster }
 func (standalone) rollback(string) error { return ErrNoMaster }
 func (standalone) hasMaster() bool       { return false }
+
+// counters has no other process to add: the totals are this one's.
+func (standalone) counters(_ context.Context, r proc.Report) (proc.Totals, error) {
+	return proc.Totals{Counters: r.Counters}, nil
+}
 
 // shutdown drains every running server in the background.
 func (standalone) shutdown(string) error {

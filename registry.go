@@ -120,6 +120,14 @@ func shutdownAll(list []*Server) {
 	for _, s := range list {
 		s.beginDrain()
 	}
+	// Counters that survive reloads: reported while the drain lasts, and
+	// a last time once it is over (observe.go).
+	drained := make(chan struct{})
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		reportWhileDraining(drained)
+	}()
 	var wg sync.WaitGroup
 	for _, s := range list {
 		wg.Go(func() {
@@ -129,6 +137,8 @@ func shutdownAll(list []*Server) {
 		})
 	}
 	wg.Wait()
+	close(drained)
+	<-reported
 	var served int64
 	for _, s := range list {
 		served += s.conns.served.Load()

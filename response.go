@@ -71,6 +71,10 @@ func (w *Response) Status() int {
 // BufferLength returns the number of bytes buffered and not yet sent.
 func (w *Response) BufferLength() int { return len(w.buf) }
 
+// Written returns the number of body bytes sent so far (by Flush, a
+// stream or a file); what is buffered goes out when the chain returns.
+func (w *Response) Written() int64 { return w.written }
+
 // Buffer returns the bytes buffered and not yet sent. The slice is the
 // buffer itself: it is valid until the next write, and changing it changes
 // the response.

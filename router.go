@@ -67,6 +67,9 @@ type router struct {
 	notFound *route // unmatched requests: static files, then 404
 	notAllow *route // 405
 	options  *route // OPTIONS the router answers, through the server's middleware
+
+	perRoute []func(pattern string) HandlerFunc // UseRoute's
+	enabled  map[string]bool                    // "metrics", "tracing", "pprof" once on (config_observe.go)
 }
 
 func newRouter(s *Server) *router {
@@ -123,12 +126,19 @@ func (rt *router) build() *table {
 	builtin := rt.builtinMiddleware() // ServerConfig.Middleware, ahead of Use's
 	n := 0
 	for _, r := range routes {
-		n += len(builtin) + r.group.chainLen() + 1
+		n += len(rt.perRoute) + len(builtin) + r.group.chainLen() + 1
 	}
 	chains := make([]HandlerFunc, 0, n)
 	serves := make([]httprouter.Handle, len(routes))
 	for i, r := range routes {
 		start := len(chains)
+		// UseRoute's outermost (metrics and tracing see what the
+		// built-in middleware answers), then ServerConfig.Middleware.
+		for _, f := range rt.perRoute {
+			if h := f(r.pattern); h != nil {
+				chains = append(chains, h)
+			}
+		}
 		chains = append(chains, builtin...)
 		chains = r.group.appendChain(chains, r.handler)
 		serves[i] = rt.s.handler(chains[start:len(chains):len(chains)])

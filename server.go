@@ -302,6 +302,8 @@ type Server struct {
 	views    atomic.Pointer[viewCache]
 	sessions atomic.Pointer[sessionManager]
 	hooks    atomic.Pointer[hookSet] // nil: no hook nor status handler
+
+	logFields []logField // AddAccessLogField's, set before Start
 }
 
 type serverState int

@@ -40,6 +40,9 @@ func (s *Server) start() error {
 		if _, err := fileConfig(s.name); err != nil {
 			return err
 		}
+		if err := s.applyObserveSection(); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

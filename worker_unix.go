@@ -50,6 +50,10 @@ func (p *worker) fail(err error)  { p.w.Fail(err) }
 func (p *worker) drained(n int64) { p.w.Drained(int(n)) }
 func (p *worker) hasMaster() bool { return true }
 
+func (p *worker) counters(ctx context.Context, r proc.Report) (proc.Totals, error) {
+	return p.w.Counters(ctx, r)
+}
+
 func (p *worker) reload(trigger string) error {
 	return p.w.Reload(context.Background(), trigger)
 }

@@ -407,6 +407,7 @@ func (m *master) curExited() (code int, exit bool) {
 	}
 	cause := c.exitCause()
 	m.log.Error("baton: worker died", "pid", c.pid, "generation", c.gen, "cause", cause)
+	m.carry.crash()
 	if !readyAt.IsZero() && time.Since(readyAt) >= healthyAfter {
 		m.crashes = 0
 	}

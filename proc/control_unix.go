@@ -33,6 +33,7 @@ const (
 	msgReply    = "reply"    // master → worker: answer to the request with the same id
 	msgRollback = "rollback" // worker → master; reply when the rolled-back worker is ready or failed
 	msgLameDuck = "lameduck" // master → worker: stopping; fail health checks, serve on
+	msgCounters = "counters" // worker → master: its counters; reply carries the totals
 )
 
 // message is one line of the control protocol. Fields are used by some
@@ -64,6 +65,10 @@ type message struct {
 	ErrPID   int     `json:"err_pid,omitempty"`
 	ErrCause string  `json:"err_cause,omitempty"`
 	Status   *Status `json:"status,omitempty"`
+
+	// Counters: the worker's report, the master's totals.
+	Report *Report `json:"report,omitempty"`
+	Totals *Totals `json:"totals,omitempty"`
 }
 
 // readSize is the read buffer of a control channel. Lines are short,

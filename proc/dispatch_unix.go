@@ -65,6 +65,9 @@ func (m *master) dispatch(c *child, msg *message) {
 			setReplyErr(rep, err)
 			m.procs.send(c, rep)
 		}}
+	case msgCounters:
+		t := m.counters(c, msg.Report)
+		m.procs.send(c, &message{Type: msgReply, ID: msg.ID, Totals: &t})
 	case msgStatus:
 		st := m.status()
 		m.procs.send(c, &message{Type: msgReply, ID: msg.ID, Status: &st})

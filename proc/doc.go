@@ -161,6 +161,29 @@
 // files (go run main.go) rather than a package, nor on platforms without
 // the master (Windows).
 //
+// # Counters
+//
+// A reload replaces the process that counts, so counters kept in a worker
+// would start again from zero at each one. Instead each worker reports
+// its counters to the master ([Worker.Counters], a [Report]: names and
+// values that only grow) and gets back the sum over every worker of the
+// program ([Totals]); baton's metrics report at every scrape, every
+// second while draining, and one last time when the drain is over. The
+// master keeps, per worker, the largest value each name was reported
+// with, and the sum of the workers gone (folded in at a worker's final
+// report, or when it is reaped: a worker killed keeps its last report).
+// A total is thus a sum of values none of which goes down, so it never
+// goes down, also while an old and a new worker overlap; and a scrape
+// that starts after another has answered is at least as large, since the
+// scraped worker's own report is part of the sum it gets.
+//
+// The master's own counts travel in the same answer ([Stats]): reloads,
+// restarts and respawns by trigger and outcome, hand-off times, crashes,
+// the generation, the draining workers and their connections, and the
+// master's resident memory. They are plain numbers in maps bounded in
+// size: the master links no metrics library. A restart passes them, with
+// the sums, to the re-executed master in its state.
+//
 // # Signals
 //
 // The master handles:
@@ -184,7 +207,7 @@
 // The control channel is a Unix stream socket pair; the worker's end is its
 // file descriptor 3. Each message is one line of JSON with a "type". The
 // worker sends "hello", "listen", "ready", "fail", "drained",
-// "reload", "rollback", "restart", "shutdown", "status" and "pong"; requests carry an
+// "reload", "rollback", "restart", "shutdown", "status", "counters" and "pong"; requests carry an
 // "id" and the master answers each with a "reply" of the same id. A reply
 // to "listen" carries exactly one listening socket as SCM_RIGHTS, marked
 // by "fd": true. The master sends "drain", "lameduck", "ping" (the heartbeat, which
@@ -266,10 +289,11 @@
 //	init_unix.go      Init: probe, worker or master
 //	builder.go        the hook of development mode: [Builder] and [BuildHost]
 //	builder_unix.go   the master's side of it: the host, the state sent to workers
+//	counters_unix.go  the counters that survive reloads and the master's own counts
 //
 // The worker's side: worker.go and worker_unix.go ([Worker]), the wire
 // protocol in control_unix.go; proc.go the options, errors and types of
-// the API; fds.go the encoding of inherited sockets (BATON_FDS,
+// the API; counters.go the types of the counters; fds.go the encoding of inherited sockets (BATON_FDS,
 // LISTEN_FDS); exefile.go and exeowner_unix.go the checks of an
 // executable; proc_other.go the stubs where there is no master.
 //

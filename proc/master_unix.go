@@ -47,6 +47,7 @@ type master struct {
 	strictModes, warnOnly bool
 
 	sockets *socketTable // the listening sockets, with a lock of their own
+	carry   carry        // the counters that survive reloads, with a lock of their own
 
 	mu           sync.Mutex
 	started      time.Time
@@ -276,6 +277,7 @@ func (m *master) record(ev Event) {
 }
 
 func (m *master) recordLocked(ev Event) {
+	m.carry.event(ev)
 	m.history = append(m.history, ev)
 	if n := len(m.history) - maxHistory; n > 0 {
 		m.history = slices.Delete(m.history, 0, n)

@@ -20,6 +20,7 @@ func (*client) fail(error)                                          {}
 func (*client) drained(int)                                         {}
 func (*client) call(context.Context, string, string) error          { return ErrNotSupported }
 func (*client) status(context.Context) (Status, error)              { return Status{}, ErrNotSupported }
+func (*client) counters(context.Context, Report) (Totals, error)    { return Totals{}, ErrNotSupported }
 
 const (
 	msgReload   = "reload"

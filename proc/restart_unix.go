@@ -38,6 +38,8 @@ type masterState struct {
 	Bin    string `json:"bin,omitempty"`
 	Build  int    `json:"build,omitempty"`
 	DevDir string `json:"dev_dir,omitempty"`
+	// Carry holds the counts of counters.go.
+	Carry *carryState `json:"carry,omitempty"`
 }
 
 type stateSocket struct {
@@ -108,6 +110,7 @@ func (m *master) restore(stateStr, fdsStr string) {
 	if st.Serving != nil && !m.adoptServing(st.Serving) {
 		m.log.Warn("baton: the worker from before the restart is gone", "pid", st.Serving.PID)
 	}
+	m.carry.restore(st.Carry)
 	for _, d := range st.Draining {
 		c := newChild(d.PID, d.Gen)
 		close(c.crashDone)
@@ -229,6 +232,10 @@ func (m *master) exec(ev *Event) error {
 		st := masterState{Version: 1, Started: m.started, NextGen: m.nextGen, History: m.history, Restart: ev, DevDir: m.devDir}
 		if m.bin.path != m.exe {
 			st.Bin, st.Build = m.bin.path, m.bin.build
+		}
+		var dropped bool
+		if st.Carry, dropped = m.carry.save(); dropped {
+			m.log.Warn("baton: restart: too many counters to carry over; they start again from zero")
 		}
 		var fds []inheritedFD
 		for _, s := range socks {

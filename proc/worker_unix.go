@@ -270,6 +270,20 @@ func (c *client) status(ctx context.Context) (Status, error) {
 	return *r.m.Status, nil
 }
 
+func (c *client) counters(ctx context.Context, rep Report) (Totals, error) {
+	r, err := c.roundTrip(ctx, &message{Type: msgCounters, Report: &rep})
+	if err != nil {
+		return Totals{}, err
+	}
+	if err := replyErr(r.m); err != nil {
+		return Totals{}, err
+	}
+	if r.m.Totals == nil {
+		return Totals{}, fmt.Errorf("baton: counters: empty reply: %w", ErrProtocol)
+	}
+	return *r.m.Totals, nil
+}
+
 // signals relays the signals a worker receives (for instance from a kill
 // aimed at the whole process group) to the master, which acts on them.
 func (c *client) signals() {

@@ -17,6 +17,7 @@
 //   - proc.go: processes as /proc tells them: parents, states, zombies,
 //     memory, environment.
 //   - fds.go: descriptors and listening sockets as /proc tells them.
+//   - metrics.go: [Metric], a sample of a Prometheus scrape.
 //
 // All but build.go and log.go are Linux only.
 package proctest
