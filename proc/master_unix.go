@@ -38,7 +38,8 @@ type master struct {
 	sigchld chan os.Signal
 	reqs    chan request
 
-	watchBin bool
+	watchBin  bool
+	canaryCfg *CanaryConfig // makes every reload a canary (Options.Canary)
 
 	// The heartbeat of ready workers; zero when off.
 	heartbeatTimeout, heartbeatInterval time.Duration
@@ -62,6 +63,7 @@ type master struct {
 	reloading    bool
 	nextGen      int
 	history      []Event
+	canary       canaryState
 
 	// Owned by the run goroutine.
 	pending      []request // reloads asked for during a reload
@@ -134,6 +136,7 @@ func newMaster(opts Options) (*master, error) {
 	// restart has checked it.
 	m.warnOnly = !m.restarted
 	m.watchBin = opts.WatchBinary
+	m.canaryCfg = opts.Canary
 	if DevOn(opts.Dev) {
 		if err := m.prepareBuilder(opts); err != nil {
 			log.Error("baton: development mode off", "err", err)
@@ -295,6 +298,7 @@ func (m *master) status() Status {
 		st.ExecutableModTime = fi.ModTime()
 	}
 	st.Listeners = m.sockets.listeners()
+	m.canaryStatus(&st)
 	return st
 }
 

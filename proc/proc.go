@@ -176,6 +176,17 @@ type Options struct {
 	// heartbeat.
 	HeartbeatTimeout time.Duration
 
+	// Canary, if set, makes every reload a canary reload with these
+	// settings (baton sets it from "graceful: {canary: ...}" in the
+	// configuration file), except the watchdog's replacement of a hung
+	// worker and development builds. See CanaryConfig.
+	Canary *CanaryConfig
+	// OnCanary, if set, is called in a worker when the master starts a
+	// canary window that involves it, with the observer its server must
+	// feed (CanaryObserver.Observe for every answer), and with nil when
+	// the window ends. Calls come from one goroutine; they must not block.
+	OnCanary func(*CanaryObserver)
+
 	// NoMaster makes Init return a nil *Worker in the program the user
 	// started, as EnvGraceful=0 does (baton sets it from "graceful:
 	// {enabled: false}" in the configuration file). A worker still
@@ -300,6 +311,9 @@ type Event struct {
 	NewPID     int           // the new worker, or 0
 	Generation int           // the new worker's generation, or 0
 	HandOff    time.Duration // from the trigger to the new worker being ready
+	// Canary is the verdict of a canary reload, or nil. A rolled back
+	// canary is an event with OK false.
+	Canary *CanaryVerdict `json:",omitempty"`
 }
 
 // Status is a snapshot of the master's state, as returned by Worker.Status.
@@ -313,6 +327,11 @@ type Status struct {
 	Listeners         []ListenerInfo // the sockets the master holds
 	Reloading         bool           // a reload is in progress
 	History           []Event        // oldest first; the last 50 events
+	// Canary is the window under way, with the figures so far, or nil.
+	Canary *CanaryVerdict `json:",omitempty"`
+	// CanaryPromoted and CanaryRolledBack count the canary reloads of
+	// this master by outcome, for metrics.
+	CanaryPromoted, CanaryRolledBack int
 }
 
 // maxHistory is the number of events the master keeps.

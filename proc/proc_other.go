@@ -26,3 +26,10 @@ const (
 	msgRestart  = "restart"
 	msgShutdown = "shutdown"
 )
+
+// canaryPart is empty where there is no master.
+type canaryPart struct{}
+
+func (*client) reloadCanary(context.Context, string, *CanaryConfig) (*CanaryVerdict, error) {
+	return nil, ErrNotSupported
+}
