@@ -242,6 +242,9 @@ func (s *Server) recovered(r *Request, p any) {
 	if stack == nil {
 		stack = debug.Stack()
 	}
+	if o := canaryObs.Load(); o != nil {
+		o.Panic()
+	}
 	s.Logger().Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
 		"pid", s.pid, "stack", string(stack))
 	r.resp.fail(http.StatusInternalServerError)

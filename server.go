@@ -271,7 +271,9 @@ type Server struct {
 	router   *router
 	logp     atomic.Pointer[slog.Logger]
 	pid      int
-	access   atomic.Bool // access log on
+	access   atomic.Bool // requests timed: access log on, or a canary window (canary.go)
+	// accessLine is the access log on.
+	accessLine atomic.Bool
 	bodyMax  atomic.Int64
 	static   atomic.Pointer[staticFS]
 	rewrites atomic.Pointer[map[string]string] // nil: no rewrite
@@ -308,6 +310,7 @@ func newServer(name string) *Server {
 	}
 	s.router = newRouter(s)
 	s.access.Store(true)
+	s.accessLine.Store(true)
 	s.bodyMax.Store(DefaultMaxBodySize)
 	s.logp.Store(newTextLogger(&s.level))
 	s.views.Store(newViewCache(s.cfg))
@@ -411,7 +414,8 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	} else {
 		s.logp.Store(newTextLogger(&s.level))
 	}
-	s.access.Store(!c.AccessLogDisabled)
+	s.accessLine.Store(!c.AccessLogDisabled)
+	s.access.Store(!c.AccessLogDisabled || canaryObs.Load() != nil)
 	s.trust.Store(trust)
 	limit := c.MaxBodySize
 	if limit == 0 {

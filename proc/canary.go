@@ -70,6 +70,26 @@ func (c CanaryConfig) withDefaults() CanaryConfig {
 	return c
 }
 
+// or returns c with its zero fields taken from d.
+func (c CanaryConfig) or(d CanaryConfig) CanaryConfig {
+	if c.Window == 0 {
+		c.Window = d.Window
+	}
+	if c.Share == 0 {
+		c.Share = d.Share
+	}
+	if c.MaxErrorRate == 0 {
+		c.MaxErrorRate = d.MaxErrorRate
+	}
+	if c.MaxP99 == 0 {
+		c.MaxP99 = d.MaxP99
+	}
+	if c.MinRequests == 0 {
+		c.MinRequests = d.MinRequests
+	}
+	return c
+}
+
 // Validate reports a setting no canary can run with: a negative window,
 // a share outside (0, 1), an error rate outside [0, 1], a negative p99 or
 // minimum.

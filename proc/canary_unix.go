@@ -52,8 +52,13 @@ func (m *master) canaryFor(waiters []request, old *child, bin *binary) (CanaryCo
 			cfg = w.canary
 		}
 	}
-	if cfg == nil {
+	switch {
+	case cfg == nil:
 		cfg = m.canaryCfg
+	case m.canaryCfg != nil:
+		// What the caller left zero, the master's setting says.
+		c := cfg.or(*m.canaryCfg)
+		cfg = &c
 	}
 	if cfg == nil || old == nil || old.isDone() || !old.isReady() || (bin != nil && bin.build > 0) {
 		return CanaryConfig{}, false
