@@ -3,6 +3,9 @@ package baton
 import (
 	"errors"
 	"sync/atomic"
+	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/baton-go/baton/proc"
 )
@@ -94,4 +97,41 @@ func setCanary(o *proc.CanaryObserver) {
 	for _, s := range list {
 		s.access.Store(s.accessLine.Load() || o != nil)
 	}
+}
+
+// canaryFile is the "graceful: canary:" section of the configuration
+// file. Its presence makes every reload a canary reload.
+type canaryFile struct {
+	Window       time.Duration `yaml:"window"`
+	Share        float64       `yaml:"share"`
+	MaxErrorRate float64       `yaml:"maxErrorRate"`
+	MaxP99       time.Duration `yaml:"maxP99"`
+	MinRequests  int           `yaml:"minRequests"`
+}
+
+// config returns the master's setting of f, nil if there is no section.
+func (f *canaryFile) config() *CanaryConfig {
+	if f == nil {
+		return nil
+	}
+	return &CanaryConfig{Window: f.Window, Share: f.Share, MaxErrorRate: f.MaxErrorRate, MaxP99: f.MaxP99, MinRequests: f.MinRequests}
+}
+
+// check rejects a section no canary can run with, naming the file, the
+// line of the section under graceful (node) and the key.
+func (f *canaryFile) check(path string, graceful *yaml.Node) error {
+	c := f.config()
+	if c == nil {
+		return nil
+	}
+	if err := c.Validate(); err != nil {
+		line := graceful.Line
+		for i := 0; i+1 < len(graceful.Content); i += 2 {
+			if graceful.Content[i].Value == "canary" {
+				line = graceful.Content[i].Line
+			}
+		}
+		return &ConfigError{File: path, Line: line, Key: "graceful.canary", Msg: err.Error()}
+	}
+	return nil
 }

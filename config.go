@@ -63,8 +63,9 @@ type configData struct {
 // processFile is the part of the file the master reads.
 type processFile struct {
 	Graceful struct {
-		Enabled     *bool `yaml:"enabled"`
-		WatchBinary bool  `yaml:"watchBinary"`
+		Enabled     *bool       `yaml:"enabled"`
+		WatchBinary bool        `yaml:"watchBinary"`
+		Canary      *canaryFile `yaml:"canary"`
 	} `yaml:"graceful"`
 	Dev bool `yaml:"dev"`
 }
@@ -297,6 +298,9 @@ func parseConfig(path string) (*configData, error) {
 				return nil, err
 			}
 			if k.Value == "graceful" {
+				if err := pf.Graceful.Canary.check(path, v); err != nil {
+					return nil, err
+				}
 				d.process.Graceful = pf.Graceful
 			} else {
 				d.process.Dev = pf.Dev

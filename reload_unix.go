@@ -56,6 +56,7 @@ func processOptions(path string) proc.Options {
 	pf := d.process
 	opts.NoMaster = pf.Graceful.Enabled != nil && !*pf.Graceful.Enabled
 	opts.WatchBinary = pf.Graceful.WatchBinary
+	opts.Canary = pf.Graceful.Canary.config()
 	opts.Dev = pf.Dev
 	return opts
 }
