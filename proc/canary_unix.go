@@ -25,7 +25,13 @@ type canaryRun struct {
 	started    time.Time
 	old, nu    *child
 	oldS, newS canaryStats
+	newAt      time.Time // the new worker's last report
 }
+
+// canaryStale is how long the new worker may send no figures (it sends
+// them every canaryReportEvery) before it counts as stopped: a stopped or
+// wedged worker answers nothing and must not pass for an idle one.
+const canaryStale = 2 * time.Second
 
 // verdict returns the figures so far and the rules' decision on them.
 func (r *canaryRun) verdict(now time.Time) CanaryVerdict {
@@ -79,7 +85,7 @@ func (m *master) canaryReport(c *child, s *canaryStats) {
 	case c == r.old:
 		r.oldS = *s
 	case c == r.nu:
-		r.newS = *s
+		r.newS, r.newAt = *s, time.Now()
 	}
 }
 
@@ -119,8 +125,16 @@ wait:
 			}
 		}
 	}
+	now := time.Now()
 	m.mu.Lock()
-	v := run.verdict(time.Now())
+	v := run.verdict(now)
+	last := run.newAt
+	if last.IsZero() {
+		last = run.started
+	}
+	if silent := now.Sub(last); newDied == "" && abandoned == "" && silent > canaryStale {
+		newDied = "sent no figures for " + silent.Round(time.Millisecond).String() + " (stopped or wedged)"
+	}
 	m.canary.run = nil
 	m.mu.Unlock()
 	v.New.Died, v.Old.Died = newDied, oldDied

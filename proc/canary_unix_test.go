@@ -42,6 +42,7 @@ func TestCanaryDecisions(t *testing.T) {
 		reason   string
 		after    time.Duration // from the request to the answer
 		achieved float64
+		late     bool // during runs a second before the window ends
 	}{
 		{
 			name: "a new worker answering 500 on a fifth of requests is rolled back",
@@ -51,6 +52,7 @@ func TestCanaryDecisions(t *testing.T) {
 			},
 			reason:   "error rate 0.200 > 0.05 (old 0.000)",
 			after:    30 * time.Second,
+			late:     true,
 			achieved: 0.25,
 		},
 		{
@@ -61,6 +63,7 @@ func TestCanaryDecisions(t *testing.T) {
 			},
 			reason:   "p99 ",
 			after:    30 * time.Second,
+			late:     true,
 			achieved: 0.25,
 		},
 		{
@@ -72,6 +75,7 @@ func TestCanaryDecisions(t *testing.T) {
 			promoted: true,
 			reason:   "within thresholds",
 			after:    30 * time.Second,
+			late:     true,
 			achieved: 0.25,
 		},
 		{
@@ -83,6 +87,7 @@ func TestCanaryDecisions(t *testing.T) {
 			},
 			reason:   "error rate 0.500",
 			after:    30 * time.Second,
+			late:     true,
 			achieved: 0.2,
 		},
 		{
@@ -94,6 +99,7 @@ func TestCanaryDecisions(t *testing.T) {
 			promoted: true,
 			reason:   "within thresholds",
 			after:    30 * time.Second,
+			late:     true,
 			achieved: 0.25,
 		},
 		{
@@ -104,7 +110,17 @@ func TestCanaryDecisions(t *testing.T) {
 			promoted: true,
 			reason:   "inconclusive: new worker answered 3 requests",
 			after:    30 * time.Second,
+			late:     true,
 			achieved: 1,
+		},
+		{
+			name: "a new worker that stops reporting is rolled back",
+			during: func(h *harness, old, nu *child) {
+				h.m.dispatch(old, &message{Type: msgStats, Stats: statsOf(300, 300, 0, time.Millisecond)})
+				h.m.dispatch(nu, &message{Type: msgStats, Stats: statsOf(1, 1, 0, time.Millisecond)})
+			},
+			reason: "new worker died: sent no figures for 30s (stopped or wedged)",
+			after:  30 * time.Second,
 		},
 		{
 			name: "a new worker that dies in the window is rolled back at once",
@@ -158,6 +174,10 @@ func TestCanaryDecisions(t *testing.T) {
 				}
 				if st := h.m.status(); st.Canary == nil || st.Canary.New.PID != w2.pid || st.WorkerPID != w1.pid {
 					t.Errorf("status in the window: canary %+v, worker %d; want the window of %d beside %d", st.Canary, st.WorkerPID, w2.pid, w1.pid)
+				}
+				if tt.late {
+					// Figures come every 200ms up to the end.
+					time.Sleep(cfg.Window - time.Second)
 				}
 				tt.during(h, w1, w2)
 				err := h.answer(ch)
