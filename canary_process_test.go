@@ -201,3 +201,43 @@ func TestCanaryReload(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminCanaryButton posts the admin page's Canary reload to
+// examples/admin with a short window and no other traffic: the new worker
+// answers too little to be judged, is promoted as inconclusive, and the
+// verdict comes back in the answer and in the history.
+func TestAdminCanaryButton(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "admin")
+	install(t, build(t, "./examples/admin"), bin)
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte("graceful:\n  canary:\n    window: 1s\n"), 0o600)
+	p := startProgram(t, bin, freePort(t), "BATON_CONFIG="+cfg)
+	w1 := p.WaitServing(0, 30*time.Second)
+	at := time.Now()
+	code, body, err := p.Post("/debug/admin/canary")
+	if err != nil || code != 200 || !strings.Contains(body, "canary promoted: inconclusive") {
+		t.Fatalf("POST /debug/admin/canary = %d %q %v", code, body, err)
+	}
+	if took := time.Since(at); took < time.Second {
+		t.Errorf("answered after %v, before the 1s window ended", took)
+	}
+	w2 := p.WaitServing(w1, 30*time.Second)
+	_, status, _ := p.Get("/debug/admin/status")
+	var st struct {
+		WorkerPID int `json:"worker_pid"`
+		Promoted  int `json:"canary_promoted"`
+		History   []struct {
+			Trigger    string               `json:"trigger"`
+			Canary     *baton.CanaryVerdict `json:"canary"`
+			CanaryText string               `json:"canary_text"`
+		} `json:"history"`
+	}
+	if err := json.Unmarshal([]byte(status), &st); err != nil {
+		t.Fatalf("status JSON: %v\n%s", err, status)
+	}
+	if st.WorkerPID != w2 || st.Promoted != 1 || len(st.History) == 0 || st.History[0].Canary == nil ||
+		st.History[0].Canary.New.PID != w2 || !strings.HasPrefix(st.History[0].CanaryText, "promoted: inconclusive") {
+		t.Errorf("status after the canary = %s", status)
+	}
+}
