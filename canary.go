@@ -1,7 +1,7 @@
 package baton
 
 import (
-	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -69,7 +69,7 @@ func reloadWith(trigger string, opts []ReloadOption) error {
 	cr, ok := self.(canaryReloader)
 	if !ok {
 		if o.canary != nil {
-			return errors.Join(ErrNoMaster, errors.New("baton: a canary reload needs the master"))
+			return fmt.Errorf("baton: a canary reload needs the master: %w", ErrNoMaster)
 		}
 		return self.reload(trigger)
 	}

@@ -7,7 +7,6 @@ package proc
 // that steers the share of new connections in canary_gate_unix.go.
 
 import (
-	"errors"
 	"fmt"
 	"math/bits"
 	"sync/atomic"
@@ -33,11 +32,6 @@ const (
 	// worker accepts for Share of it and the old one for the rest.
 	CanarySlot = 100 * time.Millisecond
 )
-
-// ErrCanaryRolledBack is the cause of a canary reload whose new worker
-// served worse than the old one beyond the thresholds: it was drained and
-// the old worker goes on serving. The error is a *CanaryError.
-var ErrCanaryRolledBack = errors.New("baton: canary rolled back")
 
 // CanaryConfig configures a canary reload: the new worker serves beside
 // the old one for Window, accepting Share of the new connections, and is

@@ -121,6 +121,11 @@ var (
 	// the program was not built from a package of a module (go run
 	// file.go), or go list cannot describe it.
 	ErrDevUnavailable = errors.New("baton: development mode unavailable")
+	// ErrCanaryRolledBack is the cause of a canary reload whose new
+	// worker served worse than the old one beyond the thresholds (or
+	// died): it was drained and the old worker goes on serving. The
+	// error is a *CanaryError, which holds the verdict.
+	ErrCanaryRolledBack = errors.New("baton: canary rolled back")
 )
 
 // ReloadError describes a failed reload: the new worker did not become ready
