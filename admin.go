@@ -268,7 +268,7 @@ func (a *admin) action(name string) HandlerFunc {
 			err = self.reload(trigger)
 		case "canary":
 			var v CanaryVerdict
-			err = reloadWith(trigger, []ReloadOption{Canary(CanaryConfig{}), CanaryResult(&v)})
+			err = reloadWith(trigger, []ReloadOptions{Canary(CanaryConfig{}), CanaryResult(&v)})
 			if errors.Is(err, ErrCanaryRolledBack) {
 				// The new worker was drained; this one serves on and
 				// shows the verdict itself.

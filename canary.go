@@ -31,28 +31,28 @@ type CanaryError = proc.CanaryError
 // whose new worker was rolled back: the old one goes on serving.
 var ErrCanaryRolledBack = proc.ErrCanaryRolledBack
 
-// A ReloadOption changes what Server.Reload does.
-type ReloadOption func(*reloadOptions)
-
-type reloadOptions struct {
-	canary  *CanaryConfig
-	verdict *CanaryVerdict
+// ReloadOptions asks Server.Reload for more than a plain reload. The zero
+// value is a plain reload (a canary one if the configuration file has a
+// "graceful: canary:" section). Of several, the fields set win.
+type ReloadOptions struct {
+	// Canary, if set, makes the reload a canary: the new worker serves
+	// beside this one for Window, on Share of the new connections, and is
+	// promoted or rolled back by the thresholds. Its zero fields take the
+	// configuration file's section if it is there, else proc's defaults.
+	// Reload then returns a *CanaryError if the new worker was rolled
+	// back.
+	Canary *CanaryConfig
+	// Verdict, if set, receives the verdict of a canary reload, promoted
+	// or rolled back; it is left alone by a reload that was no canary.
+	Verdict *CanaryVerdict
 }
 
-// Canary makes the reload a canary: the new worker serves beside this one
-// for cfg.Window, on Share of the new connections, and is promoted or
-// rolled back by the thresholds. Zero fields take the "graceful: canary:"
-// section of the configuration file if it is there, else proc's defaults.
-// Reload then returns a *CanaryError if the new worker was rolled back.
-func Canary(cfg CanaryConfig) ReloadOption {
-	return func(o *reloadOptions) { o.canary = &cfg }
-}
+// Canary returns the options of a canary reload with cfg.
+func Canary(cfg CanaryConfig) ReloadOptions { return ReloadOptions{Canary: &cfg} }
 
-// CanaryResult makes Reload store the verdict of a canary reload in v,
-// promoted or rolled back; v is left alone by a reload that was no canary.
-func CanaryResult(v *CanaryVerdict) ReloadOption {
-	return func(o *reloadOptions) { o.verdict = v }
-}
+// CanaryResult returns the options that store the verdict of a canary
+// reload in v.
+func CanaryResult(v *CanaryVerdict) ReloadOptions { return ReloadOptions{Verdict: v} }
 
 // canaryReloader is a host that can run canary reloads: a worker under a
 // master.
@@ -61,26 +61,31 @@ type canaryReloader interface {
 }
 
 // reloadWith performs the reload Server.Reload asks for.
-func reloadWith(trigger string, opts []ReloadOption) error {
-	var o reloadOptions
-	for _, f := range opts {
-		f(&o)
+func reloadWith(trigger string, opts []ReloadOptions) error {
+	var o ReloadOptions
+	for _, x := range opts {
+		if x.Canary != nil {
+			o.Canary = x.Canary
+		}
+		if x.Verdict != nil {
+			o.Verdict = x.Verdict
+		}
 	}
 	cr, ok := self.(canaryReloader)
 	if !ok {
-		if o.canary != nil {
+		if o.Canary != nil {
 			return fmt.Errorf("baton: a canary reload needs the master: %w", ErrNoMaster)
 		}
 		return self.reload(trigger)
 	}
-	if o.canary != nil {
-		if err := o.canary.Validate(); err != nil {
+	if o.Canary != nil {
+		if err := o.Canary.Validate(); err != nil {
 			return err
 		}
 	}
-	v, err := cr.reloadCanary(trigger, o.canary)
-	if v != nil && o.verdict != nil {
-		*o.verdict = *v
+	v, err := cr.reloadCanary(trigger, o.Canary)
+	if v != nil && o.Verdict != nil {
+		*o.Verdict = *v
 	}
 	return err
 }

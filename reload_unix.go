@@ -72,7 +72,7 @@ func processOptions(path string) proc.Options {
 // configuration file, the new worker first serves beside this one for the
 // window and is rolled back (a *CanaryError, ErrCanaryRolledBack) if it
 // is worse; CanaryResult receives the verdict either way.
-func (s *Server) Reload(opts ...ReloadOption) error { return reloadWith("api", opts) }
+func (s *Server) Reload(opts ...ReloadOptions) error { return reloadWith("api", opts) }
 
 // Restart asks the master for a full restart: the master re-executes
 // itself from the binary on disk (same pid, sockets kept open) and starts

@@ -37,7 +37,7 @@ func (restarting) restart(string) error { return restartProcess() }
 // binds the ports, and this one drains and exits, so connections arriving
 // in between are refused.
 // A canary reload (Canary) needs the master: it returns ErrNoMaster.
-func (s *Server) Reload(opts ...ReloadOption) error { return reloadWith("api", opts) }
+func (s *Server) Reload(opts ...ReloadOptions) error { return reloadWith("api", opts) }
 
 // Restart is Reload on Windows.
 func (s *Server) Restart() error { return self.restart("api") }
