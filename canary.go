@@ -100,7 +100,7 @@ func setCanary(o *proc.CanaryObserver) {
 	canaryObs.Store(o)
 	list, _ := runningServers()
 	for _, s := range list {
-		s.access.Store(s.accessLine.Load() || o != nil)
+		s.access.Store(s.logLine.Load() || o != nil)
 	}
 }
 

@@ -18,7 +18,7 @@ func (s *Server) logAccess(r *Request) {
 	if o := canaryObs.Load(); o != nil {
 		o.Observe(r.resp.Status(), dur)
 	}
-	if !s.accessLine.Load() {
+	if !s.logLine.Load() {
 		return
 	}
 	l := s.Logger()

@@ -268,29 +268,28 @@ type Server struct {
 
 	drainStart time.Time
 
-	codeSet map[string]bool // ServerConfig fields set by code, which the file does not override
-	fileErr error           // a value of the file's section that could not be applied, for Start
-	level   slog.LevelVar
-	router  *router
-	logp    atomic.Pointer[slog.Logger]
-	pid     int
-	access  atomic.Bool // requests timed: access log on, or a canary window (canary.go)
-	// accessLine is the access log on.
-	accessLine atomic.Bool
-	bodyMax    atomic.Int64
-	static     atomic.Pointer[staticFS]
-	rewrites   atomic.Pointer[map[string]string] // nil: no rewrite
-	trust      atomic.Pointer[proxyTrust]        // nil: no trusted proxy
-	conns      connTracker
-	draining   atomic.Bool
-	drainCh    chan struct{} // closed when a drain starts
-	drainMu    sync.Mutex
-	onDrain    []func()
-	tlsCert    atomic.Pointer[tls.Certificate]
-	certW      *watch.Files
-	views      atomic.Pointer[viewCache]
-	sessions   atomic.Pointer[sessionManager]
-	hooks      atomic.Pointer[hookSet] // nil: no hook nor status handler
+	codeSet  map[string]bool // ServerConfig fields set by code, which the file does not override
+	fileErr  error           // a value of the file's section that could not be applied, for Start
+	level    slog.LevelVar
+	router   *router
+	logp     atomic.Pointer[slog.Logger]
+	pid      int
+	access   atomic.Bool // requests timed: access log on, or a canary window (canary.go)
+	logLine  atomic.Bool // access log on: lines written
+	bodyMax  atomic.Int64
+	static   atomic.Pointer[staticFS]
+	rewrites atomic.Pointer[map[string]string] // nil: no rewrite
+	trust    atomic.Pointer[proxyTrust]        // nil: no trusted proxy
+	conns    connTracker
+	draining atomic.Bool
+	drainCh  chan struct{} // closed when a drain starts
+	drainMu  sync.Mutex
+	onDrain  []func()
+	tlsCert  atomic.Pointer[tls.Certificate]
+	certW    *watch.Files
+	views    atomic.Pointer[viewCache]
+	sessions atomic.Pointer[sessionManager]
+	hooks    atomic.Pointer[hookSet] // nil: no hook nor status handler
 }
 
 type serverState int
@@ -313,7 +312,7 @@ func newServer(name string) *Server {
 	}
 	s.router = newRouter(s)
 	s.access.Store(true)
-	s.accessLine.Store(true)
+	s.logLine.Store(true)
 	s.bodyMax.Store(DefaultMaxBodySize)
 	s.logp.Store(newTextLogger(&s.level))
 	s.views.Store(newViewCache(s.cfg))
@@ -417,7 +416,7 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	} else {
 		s.logp.Store(newTextLogger(&s.level))
 	}
-	s.accessLine.Store(!c.AccessLogDisabled)
+	s.logLine.Store(!c.AccessLogDisabled)
 	s.access.Store(!c.AccessLogDisabled || canaryObs.Load() != nil)
 	s.trust.Store(trust)
 	limit := c.MaxBodySize
