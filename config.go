@@ -63,9 +63,13 @@ type configData struct {
 // processFile is the part of the file the master reads.
 type processFile struct {
 	Graceful struct {
-		Enabled     *bool       `yaml:"enabled"`
-		WatchBinary bool        `yaml:"watchBinary"`
-		Canary      *canaryFile `yaml:"canary"`
+		Enabled     *bool `yaml:"enabled"`
+		WatchBinary bool  `yaml:"watchBinary"`
+		// The generations a reload or shutdown keeps (graceful.go).
+		LameDuck    time.Duration `yaml:"lameDuck"`
+		MaxDraining int           `yaml:"maxDraining"`
+		Rollback    bool          `yaml:"rollback"`
+		Canary      *canaryFile   `yaml:"canary"`
 	} `yaml:"graceful"`
 	Dev bool `yaml:"dev"`
 }

@@ -44,6 +44,7 @@ type serverFile struct {
 	DrainTimeout      time.Duration     `yaml:"drainTimeout"`
 	ReadyTimeout      time.Duration     `yaml:"readyTimeout"`
 	IdleGrace         time.Duration     `yaml:"idleGrace"`
+	LameDuck          time.Duration     `yaml:"lameDuck"`
 	AccessLog         *bool             `yaml:"accessLog"`
 	ErrorStack        *bool             `yaml:"errorStack"`
 	LogLevel          string            `yaml:"logLevel"`
@@ -180,7 +181,7 @@ func (sf *serverFile) validate(path string, at sectionNode) error {
 		key string
 		v   time.Duration
 	}{{"readHeaderTimeout", sf.ReadHeaderTimeout}, {"idleTimeout", sf.IdleTimeout}, {"drainTimeout", sf.DrainTimeout},
-		{"readyTimeout", sf.ReadyTimeout}, {"idleGrace", sf.IdleGrace}, {"writeTimeout", sf.WriteTimeout}} {
+		{"readyTimeout", sf.ReadyTimeout}, {"idleGrace", sf.IdleGrace}, {"writeTimeout", sf.WriteTimeout}, {"lameDuck", sf.LameDuck}} {
 		if d.v < 0 {
 			return bad(d.key, "a duration must not be negative")
 		}
@@ -285,6 +286,7 @@ func (sf *serverFile) apply(c *ServerConfig) {
 	set(&c.DrainTimeout, sf.DrainTimeout)
 	set(&c.ReadyTimeout, sf.ReadyTimeout)
 	set(&c.IdleGrace, sf.IdleGrace)
+	set(&c.LameDuck, sf.LameDuck)
 	if sf.MaxHeaderBytes != 0 {
 		c.MaxHeaderBytes = sf.MaxHeaderBytes
 	}

@@ -288,11 +288,13 @@
 //	view.go            templates
 //	websocket.go       WebSockets and the drain
 //	admin.go           the admin page and the health check
+//	lameduck.go        the lame duck of a stopping program: IsLameDuck
 //	dev.go             development mode in a worker: overlay, page script
 //	log.go             the access and error logs
 //	internal/watch     file watching, for every watcher (config, certificates,
 //	                   static files in development, the dev builder, the binary)
 //	internal/devbuild  development mode in the master: sources, go build, reloads
+//	internal/lbtest    HAProxy in front of process tests
 //	pending_*.go, tcpinfo_*.go  what the kernel says of a socket
 //
 // # NOTES

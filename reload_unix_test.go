@@ -19,12 +19,17 @@ func TestProcessOptions(t *testing.T) {
 		watch    bool
 		dev      bool
 		canary   *proc.CanaryConfig
+
+		lameDuck    time.Duration
+		maxDraining int
+		rollback    bool
 	}{
 		{name: "no file"},
 		{name: "empty file", file: "app:\n  a: 1\n"},
 		{name: "graceful off", file: "graceful:\n  enabled: false\n", noMaster: true},
 		{name: "graceful on", file: "graceful:\n  enabled: true\n  watchBinary: true\n", watch: true},
 		{name: "dev", file: "dev: true\n", dev: true},
+		{name: "generations", file: "graceful:\n  lameDuck: 5s\n  maxDraining: 2\n  rollback: true\n", lameDuck: 5 * time.Second, maxDraining: 2, rollback: true},
 		{name: "invalid file", file: "graceful: [oops\n"},
 		{name: "canary section", file: "graceful:\n  canary:\n    window: 10s\n    share: 0.1\n    maxErrorRate: 0.02\n    maxP99: 250ms\n    minRequests: 50\n",
 			canary: &proc.CanaryConfig{Window: 10 * time.Second, Share: 0.1, MaxErrorRate: 0.02, MaxP99: 250 * time.Millisecond, MinRequests: 50}},
@@ -50,6 +55,10 @@ func TestProcessOptions(t *testing.T) {
 			}
 			if o.OnCanary == nil {
 				t.Error("processOptions left OnCanary unset")
+			}
+			if o.LameDuck != tt.lameDuck || o.MaxDraining != tt.maxDraining || o.Rollback != tt.rollback {
+				t.Errorf("processOptions(%q) = LameDuck %v, MaxDraining %d, Rollback %v; want %v, %d, %v",
+					tt.file, o.LameDuck, o.MaxDraining, o.Rollback, tt.lameDuck, tt.maxDraining, tt.rollback)
 			}
 			if o.OnDevState == nil {
 				t.Error("processOptions left OnDevState unset")

@@ -45,9 +45,10 @@ func (r *canaryRun) verdict(now time.Time) CanaryVerdict {
 
 // canaryFor returns the canary settings of a reload for waiters, if it is
 // one: the last waiter's that asked for one, else the master's own. A
-// reload with no serving old worker, a replacement of a hung worker and
-// a development build are not canaries: there is nothing to compare
-// with, or someone waits for the change at once.
+// reload with no serving old worker, a replacement of a hung worker, a
+// development build and a rollback into a kept executable are not
+// canaries: there is nothing to compare with, or someone waits for the
+// change at once.
 func (m *master) canaryFor(waiters []request, old *child, bin *binary) (CanaryConfig, bool) {
 	var cfg *CanaryConfig
 	for _, w := range waiters {
@@ -66,7 +67,7 @@ func (m *master) canaryFor(waiters []request, old *child, bin *binary) (CanaryCo
 		c := cfg.or(*m.canaryCfg)
 		cfg = &c
 	}
-	if cfg == nil || old == nil || old.isDone() || !old.isReady() || (bin != nil && bin.build > 0) {
+	if cfg == nil || old == nil || old.isDone() || !old.isReady() || (bin != nil && (bin.build > 0 || bin.kept)) {
 		return CanaryConfig{}, false
 	}
 	return cfg.withDefaults(), true

@@ -65,6 +65,8 @@ type master struct {
 	history      []Event
 	canary       canaryState
 
+	gens generations // rollback, lame duck, bounded overlap (overlap_unix.go)
+
 	// Owned by the run goroutine.
 	pending      []request // reloads asked for during a reload
 	stash        *request  // a restart or shutdown asked for during a wait
@@ -137,6 +139,7 @@ func newMaster(opts Options) (*master, error) {
 	m.warnOnly = !m.restarted
 	m.watchBin = opts.WatchBinary
 	m.canaryCfg = opts.Canary
+	m.configureGenerations(opts)
 	if DevOn(opts.Dev) {
 		if err := m.prepareBuilder(opts); err != nil {
 			log.Error("baton: development mode off", "err", err)
@@ -247,10 +250,12 @@ func (m *master) supervise() int {
 // signals turns the master's signals into requests.
 func (m *master) signals() {
 	ch := make(chan os.Signal, 8)
-	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP)
+	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP, rollbackSignal)
 	for s := range ch {
 		kind := msgShutdown
 		switch s {
+		case rollbackSignal:
+			kind = msgRollback
 		case syscall.SIGUSR1:
 			kind = msgReload
 		case syscall.SIGUSR2:
@@ -290,6 +295,7 @@ func (m *master) status() Status {
 		Executable: m.bin.path,
 		Reloading:  m.reloading,
 		History:    slices.Clone(m.history),
+		Previous:   m.gens.kept.prev,
 	}
 	if m.cur != nil {
 		st.WorkerPID, st.Generation = m.cur.pid, m.cur.gen

@@ -25,6 +25,7 @@ const (
 	msgReload   = "reload"
 	msgRestart  = "restart"
 	msgShutdown = "shutdown"
+	msgRollback = "rollback"
 )
 
 // canaryPart is empty where there is no master.

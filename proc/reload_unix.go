@@ -36,7 +36,8 @@ type request struct {
 // binary is a program file workers are started from.
 type binary struct {
 	path  string
-	build int // development build number; 0 for the program's own binary
+	build int  // development build number; 0 for the program's own binary
+	kept  bool // the master's copy of an earlier generation's (rollback_unix.go)
 }
 
 func (r request) answer(err error) {
@@ -84,8 +85,9 @@ func (m *master) reload(waiters []request) {
 		return
 	}
 	at, trigger := waiters[0].at, waiters[0].trigger
-	// Never two old workers: wait for the previous one to finish.
-	if !m.waitDraining(waiters) {
+	// Never two old workers (or at most Options.MaxDraining): wait for
+	// the previous one to finish, or go ahead.
+	if !m.makeRoom(waiters) {
 		answerAll(waiters, ErrShuttingDown)
 		return
 	}
@@ -106,10 +108,11 @@ func (m *master) reload(waiters []request) {
 			bin = w.bin
 		}
 	}
+	bin = m.reloadBinary(bin)
 	m.mu.Lock()
 	old := m.cur
 	m.mu.Unlock()
-	ev := Event{Time: at, Kind: "reload", Trigger: trigger}
+	ev := Event{Time: at, Kind: reloadKind(bin), Trigger: trigger}
 	if old != nil {
 		ev.OldPID = old.pid
 	}
@@ -152,7 +155,9 @@ func (m *master) reload(waiters []request) {
 		} else {
 			m.drain(old)
 		}
+		m.limitDraining()
 	}
+	m.keep(c, bin, true)
 	m.prune()
 	m.trimMemory()
 }
@@ -211,6 +216,8 @@ func (m *master) handle(r request) (code int, exit bool) {
 		r.answer(nil)
 	case msgReload:
 		m.reloadAll([]request{r})
+	case msgRollback:
+		m.rollback(r)
 	case msgRestart:
 		m.restart(r)
 	case msgShutdown:
@@ -233,7 +240,7 @@ func (m *master) queue(r request) {
 		m.pending = append(m.pending, r)
 	case m.stash == nil:
 		m.stash = &r
-	case r.kind == msgShutdown && m.stash.kind == msgRestart:
+	case r.kind == msgShutdown && (m.stash.kind == msgRestart || m.stash.kind == msgRollback):
 		m.stash.answer(ErrShuttingDown)
 		m.stash = &r
 	case r.kind == m.stash.kind:
@@ -275,6 +282,7 @@ func (m *master) shutdown(r request, code int) int {
 		m.stash.answer(ErrShuttingDown)
 		m.stash = nil
 	}
+	m.lameDuck(cur, r)
 	for _, c := range kids {
 		m.drain(c)
 	}

@@ -62,6 +62,7 @@ func main() {
 		}
 		r.Response.WriteJson(map[string]any{"err": errText, "verdict": v})
 	})
+	s.EnableHealth()
 	s.BindHandler("GET:/sleep", func(r *baton.Request) {
 		ms := r.GetInt("ms")
 		time.Sleep(time.Duration(ms) * time.Millisecond)
@@ -73,6 +74,13 @@ func main() {
 			return
 		}
 		r.Response.Writeln("reloaded")
+	})
+	s.BindHandler("POST:/rollback", func(r *baton.Request) {
+		if err := r.Server.Rollback(); err != nil {
+			r.Response.WriteStatus(http.StatusInternalServerError, err.Error())
+			return
+		}
+		r.Response.Writeln("rolled back")
 	})
 	s.BindHandler("POST:/restart", func(r *baton.Request) {
 		if err := r.Server.Restart(); err != nil {
