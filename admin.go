@@ -65,6 +65,7 @@ type admin struct {
 //	GET  <pattern>/status              the same facts as JSON
 //	POST <pattern>/reload|restart|rollback|shutdown  act (GET too, when typed in the address bar)
 //	GET  <pattern>/pprof/              the runtime's profiles (see EnablePProf)
+//	POST <pattern>/canary              a canary reload (see Canary), answered with its verdict
 //
 // Every client must send ServerConfig.Admin.Token; without a token set,
 // only the clients that AdminConfig.AllowLocal or AdminConfig.Allow admit
@@ -87,6 +88,7 @@ func (s *Server) EnableAdmin(pattern ...string) {
 		{"GET:" + p, a.page},
 		{"GET:" + p + "/status", a.status},
 		{"GET,POST:" + p + "/reload", a.action("reload")},
+		{"GET,POST:" + p + "/canary", a.action("canary")},
 		{"GET,POST:" + p + "/restart", a.action("restart")},
 		{"GET,POST:" + p + "/rollback", a.action("rollback")},
 		{"GET,POST:" + p + "/shutdown", a.action("shutdown")},
@@ -262,6 +264,7 @@ func (a *admin) action(name string) HandlerFunc {
 			r.Response.WriteStatus(http.StatusForbidden, "forbidden: "+name+" asked for by another site ("+why+")\n")
 			return
 		}
+		var canaryText string
 		status, err := self.status(r.Context())
 		if err == nil && status.Reloading && name != "shutdown" {
 			a.answer(r, name, http.StatusConflict, "a reload is already running; try again when it ends")
@@ -272,6 +275,22 @@ func (a *admin) action(name string) HandlerFunc {
 		switch name {
 		case "reload":
 			err = self.reload(trigger)
+		case "canary":
+			var v CanaryVerdict
+			err = reloadWith(trigger, []ReloadOptions{Canary(CanaryConfig{}), CanaryResult(&v)})
+			if errors.Is(err, ErrCanaryRolledBack) {
+				// The new worker was drained; this one serves on and
+				// shows the verdict itself.
+				if wantsHTML(r.Request) {
+					a.render(r, &notice{Error: true, Text: "Canary " + v.String()})
+				} else {
+					a.answer(r, name, http.StatusOK, "canary "+v.String())
+				}
+				return
+			}
+			if err == nil {
+				name, canaryText = "reload", "canary "+v.String()
+			}
 		case "restart":
 			err = self.restart(trigger)
 		case "rollback":
@@ -297,6 +316,10 @@ func (a *admin) action(name string) HandlerFunc {
 				}
 			}
 			r.Response.Header().Set("Connection", "close")
+			if canaryText != "" {
+				a.answer(r, "canary", http.StatusOK, canaryText)
+				return
+			}
 			if name == "rollback" {
 				a.answer(r, name, http.StatusOK, "rolled back: a worker of the previous generation serves")
 				return
@@ -343,6 +366,11 @@ type statusView struct {
 	Servers           []serverView `json:"servers"`
 	Sockets           []socketView `json:"sockets,omitempty"`
 	History           []eventView  `json:"history"`
+	// Canary is the canary window under way, or nil; the counts are the
+	// master's canary reloads by outcome.
+	Canary           *CanaryVerdict `json:"canary,omitempty"`
+	CanaryPromoted   int            `json:"canary_promoted"`
+	CanaryRolledBack int            `json:"canary_rolled_back"`
 }
 
 // socketView is one listening socket the master holds.
@@ -367,6 +395,9 @@ type eventView struct {
 	NewPID     int       `json:"new_pid,omitempty"`
 	Generation int       `json:"generation,omitempty"`
 	HandOff    string    `json:"hand_off,omitempty"`
+	// Canary is the verdict of a canary reload, in figures and in words.
+	Canary     *CanaryVerdict `json:"canary,omitempty"`
+	CanaryText string         `json:"canary_text,omitempty"`
 }
 
 func (a *admin) view(ctx context.Context) (statusView, error) {
@@ -409,6 +440,7 @@ type notice struct {
 
 var doneNotices = map[string]string{
 	"reload":   "Reloaded: the worker below is the new one.",
+	"canary":   "Canary promoted: the worker below is the new one; its figures are in the history.",
 	"restart":  "Restart accepted: the master re-executes itself and starts a fresh worker.",
 	"rollback": "Rolled back: the worker below runs the previous generation's binary.",
 	"shutdown": "Shutdown accepted: the program drains and exits.",
@@ -500,6 +532,7 @@ button.warn{background:#9a6700}button.danger{background:var(--bad)}button:hover{
  <div class="card"><div class="k">Worker pid</div><div class="v" id="worker-pid">{{pid .V.WorkerPID}}</div></div>
  <div class="card"><div class="k">Generation</div><div class="v" id="generation">{{.V.Generation}}</div></div>
  <div class="card"><div class="k">Uptime</div><div class="v">{{.V.Uptime}}</div></div>
+ {{with .V.Canary}}<div class="card"><div class="k">Canary</div><div class="v small" id="canary-state">pid {{.New.PID}} beside {{.Old.PID}} for {{.Window}}: share {{printf "%.2f" .Achieved}}, {{.New.Requests}} / {{.Old.Requests}} requests</div></div>{{end}}
  <div class="card"><div class="k">State</div><div class="v small">{{if .V.Reloading}}reloading{{else if .V.Draining}}draining{{else}}serving{{end}}{{if not .V.Graceful}} · no master{{end}}<br><span class="k">page from pid <span id="page-pid">{{.V.PagePID}}</span></span></div></div>
 </div>
 <section><h2>Binary</h2>
@@ -513,16 +546,18 @@ button.warn{background:#9a6700}button.danger{background:var(--bad)}button:hover{
 <section><h2>Actions</h2>
 <div class="actions">
  <form method="post" action="{{.Prefix}}/reload"><button type="submit" id="reload">Reload</button></form>
+ <form method="post" action="{{.Prefix}}/canary"><button type="submit" id="canary">Canary reload</button></form>
  <form method="post" action="{{.Prefix}}/restart"><button type="submit" class="warn" id="restart">Restart</button></form>
  {{if .V.Previous}}<form method="post" action="{{.Prefix}}/rollback"><button type="submit" class="warn" id="rollback">Roll back</button></form>{{end}}
  <form method="post" action="{{.Prefix}}/shutdown"><button type="submit" class="danger" id="shutdown">Shut down</button></form>
 </div>
-<p class="hint">Reload starts a new worker from the binary on disk and drains this one; a binary that fails to start leaves this worker serving. Restart re-executes the master in place. Roll back starts the previous generation's binary again, as the master kept it. Shut down drains and exits.</p></section>
+<p class="hint">Reload starts a new worker from the binary on disk and drains this one; a binary that fails to start leaves this worker serving. Canary reload lets the new worker serve a share of new connections beside this one for the window of the configuration's canary section (30s by default) and keeps whichever serves better. Restart re-executes the master in place. Roll back starts the previous generation's binary again, as the master kept it. Shut down drains and exits.</p></section>
 <section><h2>History</h2>
 <table id="history"><tr><th>Time</th><th>Event</th><th>Trigger</th><th>Outcome</th><th>Workers</th><th>Hand-off</th></tr>
 {{range .V.History}}<tr><td>{{stamp .Time}}</td><td>{{.Kind}}</td><td>{{.Trigger}}</td>
 <td>{{if .OK}}<span class="ok">ok</span>{{else}}<span class="bad">failed</span>{{with .Error}}<br><code>{{.}}</code>{{end}}{{end}}</td>
 <td>{{pid .OldPID}} → {{pid .NewPID}}{{with .Generation}} (gen {{.}}){{end}}</td><td>{{.HandOff}}</td></tr>
+{{with .CanaryText}}<tr class="canary"><td></td><td colspan="5">canary {{.}}</td></tr>{{end}}
 {{else}}<tr><td colspan="6">nothing yet</td></tr>{{end}}</table></section>
 </main></body></html>
 `

@@ -185,6 +185,8 @@ func TestAdminActions(t *testing.T) {
 		// Under go test there is no master: the actions say so with 501.
 		{"typed address GET", "GET", "/debug/admin/reload", []string{"Sec-Fetch-Site: none", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document"}, 501, "no master"},
 		{"curl POST", "POST", "/debug/admin/reload", nil, 501, "no master"},
+		{"canary POST", "POST", "/debug/admin/canary", nil, 501, "no master"},
+		{"cross-site canary", "POST", "/debug/admin/canary", []string{"Sec-Fetch-Site: cross-site"}, 403, "another site"},
 		{"rollback POST", "POST", "/debug/admin/rollback", nil, 501, "no master"},
 		{"page POST", "POST", "/debug/admin/restart", []string{"Sec-Fetch-Site: same-origin", "Origin: http://127.0.0.1:8199"}, 501, "no master"},
 		{"browser gets a page", "POST", "/debug/admin/reload", []string{"Accept: text/html", "Sec-Fetch-Site: same-origin"}, 501, "reload failed: baton: no master"},

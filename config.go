@@ -69,6 +69,7 @@ type processFile struct {
 		LameDuck    time.Duration `yaml:"lameDuck"`
 		MaxDraining int           `yaml:"maxDraining"`
 		Rollback    bool          `yaml:"rollback"`
+		Canary      *canaryFile   `yaml:"canary"`
 	} `yaml:"graceful"`
 	Dev bool `yaml:"dev"`
 }
@@ -301,6 +302,9 @@ func parseConfig(path string) (*configData, error) {
 				return nil, err
 			}
 			if k.Value == "graceful" {
+				if err := pf.Graceful.Canary.check(path, v); err != nil {
+					return nil, err
+				}
 				d.process.Graceful = pf.Graceful
 			} else {
 				d.process.Dev = pf.Dev

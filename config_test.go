@@ -142,6 +142,9 @@ func TestConfigErrors(t *testing.T) {
 		{"negative", "server:\n  idleGrace: -1s\n", 2, "server.idleGrace", "negative"},
 		{"lonely cert", "server:\n  httpsCertFile: c.pem\n", 2, "server.httpsCertFile", "go together"},
 		{"not a mapping", "- a\n- b\n", 1, "", "mapping"},
+		{"canary share", "graceful:\n  canary:\n    share: 1.5\n", 2, "graceful.canary", "share 1.5 is not between 0 and 1"},
+		{"canary error rate", "graceful:\n  canary:\n    maxErrorRate: 5\n", 2, "graceful.canary", "maxErrorRate"},
+		{"canary window", "graceful:\n  canary:\n    window: soon\n", 3, "graceful.canary", "into time.Duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

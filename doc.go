@@ -155,6 +155,15 @@
 // The worker reports ready when the program calls [Wait] (or [Server.Run]),
 // that is once every server it starts is accepting.
 //
+// A canary reload ([Canary], the admin's Canary reload, or every reload
+// once the configuration file has a "graceful: canary:" section) first
+// lets the new worker serve beside the old one for a window, on a share
+// of the new connections, while the master compares the two generations'
+// 5xx answers, panics, deaths and 99th percentile latency; a new worker
+// worse beyond the thresholds is drained and the old one serves on
+// ([ErrCanaryRolledBack], with the [CanaryVerdict]). canary.go holds the
+// framework's side, proc's CanaryConfig the rules.
+//
 // # Signals
 //
 //	SIGUSR1                         reload: new worker, old one drains
@@ -227,6 +236,11 @@
 //	graceful:
 //	  enabled: false      # no master: the process serves by itself
 //	  watchBinary: true   # reload when a new binary is put at the executable's path
+//	  canary:             # every reload is a canary reload (see Hot reload)
+//	    window: 30s
+//	    share: 0.2
+//	    maxErrorRate: 0.05
+//	    maxP99: 250ms
 //	dev: true             # development mode (BATON_DEV=0 or 1 overrides it)
 //
 // With watchBinary, deploy by copying the new binary into place (by
@@ -266,6 +280,7 @@
 //	worker_unix.go     a worker under the master
 //	reload_unix.go     choosing the process (proc.Init), Reload, Restart
 //	reload_windows.go  the same on Windows: restart in a new process
+//	canary.go          canary reloads: Reload's options, the observation of answers, the config section
 //	config.go          Config, the file and its values
 //	config_server.go   the server sections of the file and how they apply
 //	config_middleware.go  MiddlewareConfig: the middleware section of a server's

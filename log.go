@@ -15,6 +15,12 @@ import (
 func (s *Server) logAccess(r *Request) {
 	end := monoNow()
 	dur := time.Duration(end - r.start)
+	if o := canaryObs.Load(); o != nil {
+		o.Observe(r.resp.Status(), dur)
+	}
+	if !s.logLine.Load() {
+		return
+	}
 	l := s.Logger()
 	ctx := r.Request.Context()
 	ip := remoteHost(r.RemoteAddr) // GetClientIp without trusted proxies, inlined

@@ -44,7 +44,7 @@ func initProcess() {
 // file at path ("" for none). An invalid file is ignored here: Cfg
 // reports it, and the servers' Start returns its error.
 func processOptions(path string) proc.Options {
-	opts := proc.Options{Logger: defaultLogger(), OnDevState: setDevState, Builder: new(devbuild.Builder)}
+	opts := proc.Options{Logger: defaultLogger(), OnDevState: setDevState, Builder: new(devbuild.Builder), OnCanary: setCanary}
 	if path == "" {
 		return opts
 	}
@@ -56,6 +56,7 @@ func processOptions(path string) proc.Options {
 	pf := d.process
 	opts.NoMaster = pf.Graceful.Enabled != nil && !*pf.Graceful.Enabled
 	opts.WatchBinary = pf.Graceful.WatchBinary
+	opts.Canary = pf.Graceful.Canary.config()
 	opts.LameDuck, opts.MaxDraining, opts.Rollback = pf.Graceful.LameDuck, pf.Graceful.MaxDraining, pf.Graceful.Rollback
 	opts.Dev = pf.Dev
 	return opts
@@ -67,7 +68,12 @@ func processOptions(path string) proc.Options {
 // naming why it could not start, in which case this worker goes on
 // serving. It may be called from a handler. Without a master it returns
 // ErrNoMaster.
-func (s *Server) Reload() error { return self.reload("api") }
+//
+// With Canary(cfg), or with a "graceful: canary:" section in the
+// configuration file, the new worker first serves beside this one for the
+// window and is rolled back (a *CanaryError, ErrCanaryRolledBack) if it
+// is worse; CanaryResult receives the verdict either way.
+func (s *Server) Reload(opts ...ReloadOptions) error { return reloadWith("api", opts) }
 
 // Restart asks the master for a full restart: the master re-executes
 // itself from the binary on disk (same pid, sockets kept open) and starts

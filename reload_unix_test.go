@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/proc"
 )
 
 func TestProcessOptions(t *testing.T) {
@@ -16,6 +18,7 @@ func TestProcessOptions(t *testing.T) {
 		noMaster bool
 		watch    bool
 		dev      bool
+		canary   *proc.CanaryConfig
 
 		lameDuck    time.Duration
 		maxDraining int
@@ -28,6 +31,10 @@ func TestProcessOptions(t *testing.T) {
 		{name: "dev", file: "dev: true\n", dev: true},
 		{name: "generations", file: "graceful:\n  lameDuck: 5s\n  maxDraining: 2\n  rollback: true\n", lameDuck: 5 * time.Second, maxDraining: 2, rollback: true},
 		{name: "invalid file", file: "graceful: [oops\n"},
+		{name: "canary section", file: "graceful:\n  canary:\n    window: 10s\n    share: 0.1\n    maxErrorRate: 0.02\n    maxP99: 250ms\n    minRequests: 50\n",
+			canary: &proc.CanaryConfig{Window: 10 * time.Second, Share: 0.1, MaxErrorRate: 0.02, MaxP99: 250 * time.Millisecond, MinRequests: 50}},
+		{name: "empty canary section", file: "graceful:\n  canary: {}\n", canary: &proc.CanaryConfig{}},
+		{name: "invalid canary section", file: "graceful:\n  canary:\n    share: 2\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,6 +49,12 @@ func TestProcessOptions(t *testing.T) {
 			if o.NoMaster != tt.noMaster || o.WatchBinary != tt.watch || o.Dev != tt.dev {
 				t.Errorf("processOptions(%q) = NoMaster %v, WatchBinary %v, Dev %v; want %v, %v, %v",
 					tt.file, o.NoMaster, o.WatchBinary, o.Dev, tt.noMaster, tt.watch, tt.dev)
+			}
+			if (o.Canary == nil) != (tt.canary == nil) || o.Canary != nil && *o.Canary != *tt.canary {
+				t.Errorf("processOptions(%q).Canary = %+v, want %+v", tt.file, o.Canary, tt.canary)
+			}
+			if o.OnCanary == nil {
+				t.Error("processOptions left OnCanary unset")
 			}
 			if o.LameDuck != tt.lameDuck || o.MaxDraining != tt.maxDraining || o.Rollback != tt.rollback {
 				t.Errorf("processOptions(%q) = LameDuck %v, MaxDraining %d, Rollback %v; want %v, %d, %v",

@@ -36,7 +36,8 @@ func (restarting) restart(string) error { return restartProcess() }
 // master process: the servers stop accepting, a new process starts and
 // binds the ports, and this one drains and exits, so connections arriving
 // in between are refused.
-func (s *Server) Reload() error { return self.reload("api") }
+// A canary reload (Canary) needs the master: it returns ErrNoMaster.
+func (s *Server) Reload(opts ...ReloadOptions) error { return reloadWith("api", opts) }
 
 // Restart is Reload on Windows.
 func (s *Server) Restart() error { return self.restart("api") }

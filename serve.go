@@ -249,6 +249,9 @@ func (s *Server) recovered(r *Request, p any) {
 		}
 		attrs = append(attrs, "stack", string(stack))
 	}
+	if o := canaryObs.Load(); o != nil {
+		o.Panic()
+	}
 	r.Logger().Error("baton: handler panic", attrs...)
 	r.resp.fail(http.StatusInternalServerError)
 }

@@ -287,7 +287,8 @@ type Server struct {
 	router   *router
 	logp     atomic.Pointer[slog.Logger]
 	pid      int
-	access   atomic.Bool // access log on
+	access   atomic.Bool // requests timed: access log on, or a canary window (canary.go)
+	logLine  atomic.Bool // access log on: lines written
 	bodyMax  atomic.Int64
 	static   atomic.Pointer[staticFS]
 	rewrites atomic.Pointer[map[string]string] // nil: no rewrite
@@ -326,6 +327,7 @@ func newServer(name string) *Server {
 	}
 	s.router = newRouter(s)
 	s.access.Store(true)
+	s.logLine.Store(true)
 	s.bodyMax.Store(DefaultMaxBodySize)
 	s.logp.Store(newTextLogger(&s.level))
 	s.views.Store(newViewCache(s.cfg))
@@ -433,7 +435,8 @@ func (s *Server) setConfig(c ServerConfig, fromCode bool) error {
 	} else {
 		s.logp.Store(newTextLogger(&s.level))
 	}
-	s.access.Store(!c.AccessLogDisabled)
+	s.logLine.Store(!c.AccessLogDisabled)
+	s.access.Store(!c.AccessLogDisabled || canaryObs.Load() != nil)
 	s.trust.Store(trust)
 	mw := c.Middleware
 	s.router.builtin.Store(&mw)

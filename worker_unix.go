@@ -58,6 +58,10 @@ func (p *worker) reload(trigger string) error {
 	return p.w.Reload(context.Background(), trigger)
 }
 
+func (p *worker) reloadCanary(trigger string, cfg *CanaryConfig) (*CanaryVerdict, error) {
+	return p.w.ReloadCanary(context.Background(), trigger, cfg)
+}
+
 func (p *worker) restart(trigger string) error  { return p.w.Restart(trigger) }
 func (p *worker) rollback(trigger string) error { return p.w.Rollback(context.Background(), trigger) }
 func (p *worker) shutdown(trigger string) error { return p.w.Shutdown(trigger) }
@@ -71,7 +75,8 @@ func (p *worker) status(ctx context.Context) (statusView, error) {
 	v := statusView{
 		MasterPID: st.MasterPID, WorkerPID: st.WorkerPID, Generation: st.Generation,
 		Started: st.Started, Executable: st.Executable, ExecutableModTime: st.ExecutableModTime,
-		Reloading: st.Reloading, Previous: st.Previous,
+		Reloading: st.Reloading, Previous: st.Previous, Canary: st.Canary,
+		CanaryPromoted: st.CanaryPromoted, CanaryRolledBack: st.CanaryRolledBack,
 	}
 	for _, l := range st.Listeners {
 		v.Sockets = append(v.Sockets, socketView{Key: l.Key, Network: l.Network, Addr: l.Addr})
@@ -80,6 +85,9 @@ func (p *worker) status(ctx context.Context) (statusView, error) {
 		e := st.History[i]
 		ev := eventView{Time: e.Time, Kind: e.Kind, Trigger: e.Trigger, OK: e.OK, Error: e.Err,
 			OldPID: e.OldPID, NewPID: e.NewPID, Generation: e.Generation}
+		if e.Canary != nil {
+			ev.Canary, ev.CanaryText = e.Canary, e.Canary.String()
+		}
 		if e.HandOff > 0 {
 			ev.HandOff = e.HandOff.Round(time.Millisecond).String()
 		}

@@ -31,6 +31,8 @@ const (
 	msgPing     = "ping"     // master → worker: heartbeat; answered with msgPong
 	msgPong     = "pong"     // worker → master: answer to msgPing
 	msgReply    = "reply"    // master → worker: answer to the request with the same id
+	msgCanary   = "canary"   // master → worker: start or end of a canary window, its role
+	msgStats    = "stats"    // worker → master: its figures during a canary window
 	msgRollback = "rollback" // worker → master; reply when the rolled-back worker is ready or failed
 	msgLameDuck = "lameduck" // master → worker: stopping; fail health checks, serve on
 	msgCounters = "counters" // worker → master: its counters; reply carries the totals
@@ -48,6 +50,14 @@ type message struct {
 	Addr    string `json:"addr,omitempty"`
 	Trigger string `json:"trigger,omitempty"`
 	Count   int    `json:"count,omitempty"`
+
+	// Canary reloads: the configuration a reload asks for, the role of
+	// a "canary" message, the figures of a "stats" one, and the verdict
+	// in the reply to a canary reload.
+	CanaryConfig *CanaryConfig  `json:"canary_config,omitempty"`
+	Canary       *canaryRole    `json:"canary,omitempty"`
+	Stats        *canaryStats   `json:"stats,omitempty"`
+	Verdict      *CanaryVerdict `json:"verdict,omitempty"`
 
 	// Dev is the development state of a "dev" message.
 	Dev *DevState `json:"dev,omitempty"`
@@ -294,6 +304,9 @@ func setReplyErr(m *message, err error) {
 
 // replyErr rebuilds the error of reply m, or returns nil.
 func replyErr(m *message) error {
+	if v := m.Verdict; v != nil && !v.Promoted {
+		return &CanaryError{Verdict: *v}
+	}
 	if m.Err == "" {
 		return nil
 	}

@@ -60,11 +60,21 @@ func (m *master) dispatch(c *child, msg *message) {
 		c.drainedOnce.Do(func() { close(c.drainedCh) })
 	case msgReload, msgRestart, msgShutdown, msgRollback:
 		id := msg.ID
-		m.reqs <- request{kind: msg.Type, trigger: msg.Trigger, at: time.Now(), from: c, reply: func(err error) {
+		r := request{kind: msg.Type, trigger: msg.Trigger, at: time.Now(), from: c}
+		if msg.Type == msgReload {
+			r.canary, r.verdict = msg.CanaryConfig, new(CanaryVerdict)
+		}
+		r.reply = func(err error) {
 			rep := &message{Type: msgReply, ID: id}
 			setReplyErr(rep, err)
+			if r.verdict != nil && r.verdict.Reason != "" {
+				rep.Verdict = r.verdict
+			}
 			m.procs.send(c, rep)
-		}}
+		}
+		m.reqs <- r
+	case msgStats:
+		m.canaryReport(c, msg.Stats)
 	case msgCounters:
 		t := m.counters(c, msg.Report)
 		m.procs.send(c, &message{Type: msgReply, ID: msg.ID, Totals: &t})

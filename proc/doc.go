@@ -104,6 +104,29 @@
 // dies sees its control channel close: Draining is closed, so it drains and
 // exits instead of holding the port alone.
 //
+// # Canary reload
+//
+// With [Options.Canary] set, or when a worker asks for one
+// ([Worker.ReloadCanary]), a reload whose new worker became ready goes
+// on for a window in which both workers accept on the same sockets. The
+// share of new connections is steered by time: each [CanarySlot] is cut
+// at the share, the new worker accepts before the cut and the old one
+// after it, with a millisecond of overlap, both reading the system
+// clock; outside its part a worker waits on a timer, not in accept.
+// Each worker reports, every 200ms, the connections it accepted, its
+// answers, 5xx, panics and a latency histogram ([CanaryObserver], which
+// baton feeds). At the end of the window, or at once if either worker
+// dies, the master judges: the new worker is rolled back if it died,
+// sent no figures for 2s, or answered 5xx more often than MaxErrorRate
+// and than the old one, or had a p99 above MaxP99 and the old one's;
+// with fewer than MinRequests answers it is promoted as inconclusive.
+// The loser is drained, the survivor accepts alone again, and the
+// verdict ([CanaryVerdict]) goes into the reload's event, the log, the
+// reply and [Status] (the window under way, the counts of outcomes). A
+// shutdown during the window rolls the new worker back. The watchdog's
+// replacement of a hung worker and development builds are never
+// canaries.
+//
 // # Watchdog
 //
 // The master sends each ready worker a heartbeat on its control channel
@@ -207,12 +230,15 @@
 // The control channel is a Unix stream socket pair; the worker's end is its
 // file descriptor 3. Each message is one line of JSON with a "type". The
 // worker sends "hello", "listen", "ready", "fail", "drained",
-// "reload", "rollback", "restart", "shutdown", "status", "counters" and "pong"; requests carry an
+// "reload", "rollback", "restart", "shutdown", "status", "counters", "pong" and, in a
+// canary window, "stats" (its figures, every 200ms); requests carry an
 // "id" and the master answers each with a "reply" of the same id. A reply
 // to "listen" carries exactly one listening socket as SCM_RIGHTS, marked
 // by "fd": true. The master sends "drain", "lameduck", "ping" (the heartbeat, which
 // the worker answers with "pong") and, in development mode, "dev" on its
-// own. File descriptor 4 of a worker is a pipe
+// own, and "canary" at the start (with the worker's role and the share)
+// and the end of a canary window. A "reload" may carry a CanaryConfig;
+// its reply then carries the CanaryVerdict. File descriptor 4 of a worker is a pipe
 // that the worker makes its crash output (runtime/debug.SetCrashOutput), so
 // that the master can name the first line of a fatal panic without copying
 // the worker's stderr. Workers share the master's stdout and stderr.
@@ -274,6 +300,7 @@
 //	dispatch_unix.go  the master's side of the control channel
 //	fds_unix.go       the socket table (its own lock), the socket and its system calls
 //	restart_unix.go   the restart: probe, exec, and the restore of sockets and state
+//	canary_unix.go    the canary reload: which reloads are canaries, the window, verdict, rollback
 //	overlap_unix.go   the settings of the generations; the bound on old workers draining
 //	lameduck_unix.go  the lame duck of a shutdown
 //	rollback_unix.go  the kept executables and the rollback into the previous one
@@ -292,7 +319,9 @@
 //	counters_unix.go  the counters that survive reloads and the master's own counts
 //
 // The worker's side: worker.go and worker_unix.go ([Worker]), the wire
-// protocol in control_unix.go; proc.go the options, errors and types of
+// protocol in control_unix.go; canary.go the rules, figures and verdict
+// of a canary reload, canary_gate_unix.go the worker's accept gate and
+// reports; proc.go the options, errors and types of
 // the API; counters.go the types of the counters; fds.go the encoding of inherited sockets (BATON_FDS,
 // LISTEN_FDS); exefile.go and exeowner_unix.go the checks of an
 // executable; proc_other.go the stubs where there is no master.

@@ -38,7 +38,8 @@ type master struct {
 	sigchld chan os.Signal
 	reqs    chan request
 
-	watchBin bool
+	watchBin  bool
+	canaryCfg *CanaryConfig // makes every reload a canary (Options.Canary)
 
 	// The heartbeat of ready workers; zero when off.
 	heartbeatTimeout, heartbeatInterval time.Duration
@@ -63,6 +64,7 @@ type master struct {
 	reloading    bool
 	nextGen      int
 	history      []Event
+	canary       canaryState
 
 	gens generations // rollback, lame duck, bounded overlap (overlap_unix.go)
 
@@ -137,6 +139,7 @@ func newMaster(opts Options) (*master, error) {
 	// restart has checked it.
 	m.warnOnly = !m.restarted
 	m.watchBin = opts.WatchBinary
+	m.canaryCfg = opts.Canary
 	m.configureGenerations(opts)
 	if DevOn(opts.Dev) {
 		if err := m.prepareBuilder(opts); err != nil {
@@ -303,6 +306,7 @@ func (m *master) status() Status {
 		st.ExecutableModTime = fi.ModTime()
 	}
 	st.Listeners = m.sockets.listeners()
+	m.canaryStatus(&st)
 	return st
 }
 

@@ -138,6 +138,11 @@ var (
 	// the program was not built from a package of a module (go run
 	// file.go), or go list cannot describe it.
 	ErrDevUnavailable = errors.New("baton: development mode unavailable")
+	// ErrCanaryRolledBack is the cause of a canary reload whose new
+	// worker served worse than the old one beyond the thresholds (or
+	// died): it was drained and the old worker goes on serving. The
+	// error is a *CanaryError, which holds the verdict.
+	ErrCanaryRolledBack = errors.New("baton: canary rolled back")
 )
 
 // ReloadError describes a failed reload: the new worker did not become ready
@@ -193,6 +198,16 @@ type Options struct {
 	// heartbeat.
 	HeartbeatTimeout time.Duration
 
+	// Canary, if set, makes every reload a canary reload with these
+	// settings (baton sets it from "graceful: {canary: ...}" in the
+	// configuration file), except the watchdog's replacement of a hung
+	// worker and development builds. See CanaryConfig.
+	Canary *CanaryConfig
+	// OnCanary, if set, is called in a worker when the master starts a
+	// canary window that involves it, with the observer its server must
+	// feed (CanaryObserver.Observe for every answer), and with nil when
+	// the window ends. Calls come from one goroutine; they must not block.
+	OnCanary func(*CanaryObserver)
 	// MaxDraining bounds how many old generations may drain at once. If
 	// zero (EnvMaxDraining unset), a reload waits until the previous old
 	// worker has exited, so at most one drains. If positive, a reload
@@ -343,6 +358,9 @@ type Event struct {
 	NewPID     int           // the new worker, or 0
 	Generation int           // the new worker's generation, or 0
 	HandOff    time.Duration // from the trigger to the new worker being ready
+	// Canary is the verdict of a canary reload, or nil. A rolled back
+	// canary is an event with OK false.
+	Canary *CanaryVerdict `json:",omitempty"`
 }
 
 // Status is a snapshot of the master's state, as returned by Worker.Status.
@@ -356,6 +374,11 @@ type Status struct {
 	Listeners         []ListenerInfo // the sockets the master holds
 	Reloading         bool           // a reload is in progress
 	History           []Event        // oldest first; the last 50 events
+	// Canary is the window under way, with the figures so far, or nil.
+	Canary *CanaryVerdict `json:",omitempty"`
+	// CanaryPromoted and CanaryRolledBack count the canary reloads of
+	// this master by outcome, for metrics.
+	CanaryPromoted, CanaryRolledBack int
 	// Previous is the master's copy of the previous generation's
 	// executable, which a rollback starts; "" when there is none (see
 	// Options.Rollback).

@@ -28,3 +28,10 @@ const (
 	msgShutdown = "shutdown"
 	msgRollback = "rollback"
 )
+
+// canaryPart is empty where there is no master.
+type canaryPart struct{}
+
+func (*client) reloadCanary(context.Context, string, *CanaryConfig) (*CanaryVerdict, error) {
+	return nil, ErrNotSupported
+}

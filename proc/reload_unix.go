@@ -27,6 +27,10 @@ type request struct {
 	// (binary watch, development builds): no worker message and no
 	// signal carries a path.
 	bin *binary
+	// canary, if set, makes the reload a canary with these settings;
+	// verdict, if set, receives the verdict of a canary reload.
+	canary  *CanaryConfig
+	verdict *CanaryVerdict
 }
 
 // binary is a program file workers are started from.
@@ -122,6 +126,9 @@ func (m *master) reload(waiters []request) {
 		return
 	}
 	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(at)
+	if m.canaryStage(waiters, old, c, bin, &ev) {
+		return // rolled back: old serves on
+	}
 	// NOTE: the new worker and its event appear in the status together.
 	m.mu.Lock()
 	m.cur = c

@@ -31,6 +31,8 @@ type Worker struct {
 	devMu  sync.Mutex
 	dev    DevState
 	devSet bool
+
+	canary canaryPart // canary windows (canary_gate_unix.go)
 }
 
 func (w *Worker) setDev(st DevState) {
@@ -136,6 +138,20 @@ func (w *Worker) Reload(ctx context.Context, trigger string) error {
 		return ErrNoMaster
 	}
 	return w.c.call(ctx, msgReload, trigger)
+}
+
+// ReloadCanary asks the master for a canary reload: the new worker serves
+// beside this generation for cfg.Window and is promoted or rolled back by
+// cfg's rules (see CanaryConfig). With a nil cfg it is an ordinary reload,
+// unless the master has a canary configuration of its own
+// (Options.Canary, ReadyInfo.Canary). It returns the verdict of a canary
+// reload, promoted or not, and a *CanaryError (ErrCanaryRolledBack) when
+// the new worker was rolled back.
+func (w *Worker) ReloadCanary(ctx context.Context, trigger string, cfg *CanaryConfig) (*CanaryVerdict, error) {
+	if w == nil {
+		return nil, ErrNoMaster
+	}
+	return w.c.reloadCanary(ctx, trigger, cfg)
 }
 
 // Restart asks the master for a full restart: the master re-executes

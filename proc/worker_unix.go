@@ -63,6 +63,7 @@ func initWorker(opts Options, genStr string) (*Worker, error) {
 		return nil, fmt.Errorf("%w (%w)", err, ErrNoMaster)
 	}
 	w := &Worker{gen: gen, log: log, draining: make(chan struct{}), onDev: opts.OnDevState}
+	w.canary.on = opts.OnCanary
 	w.c = &client{w: w, conn: c, log: log, calls: make(map[uint64]chan reply)}
 	if err := c.send(&message{Type: msgHello, PID: os.Getpid(), Gen: gen}, -1); err != nil {
 		c.close()
@@ -107,6 +108,8 @@ func (c *client) readLoop() {
 			// NOTE: answered here, not on the serving path, so that a
 			// worker busy in its handlers is not taken for a hung one.
 			c.conn.send(&message{Type: msgPong}, -1)
+		case msgCanary:
+			c.w.setCanary(m.Canary)
 		case msgDev:
 			if m.Dev != nil {
 				c.w.setDev(*m.Dev)
@@ -197,6 +200,19 @@ func (c *client) call(ctx context.Context, typ, trigger string) error {
 	return replyErr(r.m)
 }
 
+// reloadCanary asks for a reload, a canary one if cfg is set, and returns
+// the verdict the master sent, if any.
+func (c *client) reloadCanary(ctx context.Context, trigger string, cfg *CanaryConfig) (*CanaryVerdict, error) {
+	r, err := c.roundTrip(ctx, &message{Type: msgReload, Trigger: trigger, CanaryConfig: cfg})
+	if err != nil {
+		return nil, err
+	}
+	if r.fd >= 0 {
+		syscall.Close(r.fd)
+	}
+	return r.m.Verdict, replyErr(r.m)
+}
+
 func (c *client) listen(key, network, addr string) (net.Listener, error) {
 	r, err := c.roundTrip(context.Background(), &message{Type: msgListen, Key: key, Network: network, Addr: addr})
 	if err != nil {
@@ -211,7 +227,7 @@ func (c *client) listen(key, network, addr string) (net.Listener, error) {
 	if r.fd < 0 {
 		return nil, fmt.Errorf("baton: listen %s %s: no descriptor in reply: %w", network, addr, ErrProtocol)
 	}
-	return fdListener(r.fd, key)
+	return c.w.gate(fdListener(r.fd, key))
 }
 
 // fdListener turns a received descriptor into a net.Listener and closes fd.

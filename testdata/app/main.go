@@ -6,6 +6,8 @@
 //	mode "panic"    panic right after it
 //	mode "nostart"  fail to start (the HTTPS files do not exist)
 //	mode "hang"     never become ready
+//	mode "err20"    answer /pid with 500 on every fifth request
+//	mode "slow"     answer /pid 200 ms late
 //
 // It serves PORT, or the address of its configuration file (and, when set,
 // a second server on PORT2 with HTTPS on PORT3 using CERT and KEY).
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/baton-go/baton"
@@ -39,7 +42,26 @@ func main() {
 		select {}
 	}
 	s.BindHandler("/", func(r *baton.Request) { r.Response.Writeln(greeting) })
-	s.BindHandler("GET:/pid", func(r *baton.Request) { r.Response.Writeln(os.Getpid()) })
+	var pidHits atomic.Int64
+	s.BindHandler("GET:/pid", func(r *baton.Request) {
+		switch {
+		case mode == "err20" && pidHits.Add(1)%5 == 0:
+			r.Response.WriteStatus(http.StatusInternalServerError, strconv.Itoa(os.Getpid())+"\n")
+			return
+		case mode == "slow":
+			time.Sleep(200 * time.Millisecond)
+		}
+		r.Response.Writeln(os.Getpid())
+	})
+	s.BindHandler("POST:/canary", func(r *baton.Request) {
+		var v baton.CanaryVerdict
+		err := r.Server.Reload(baton.Canary(baton.CanaryConfig{}), baton.CanaryResult(&v))
+		errText := ""
+		if err != nil {
+			errText = err.Error()
+		}
+		r.Response.WriteJson(map[string]any{"err": errText, "verdict": v})
+	})
 	s.EnableHealth()
 	s.BindHandler("GET:/sleep", func(r *baton.Request) {
 		ms := r.GetInt("ms")
