@@ -272,6 +272,9 @@ func fileConfig(name string) (ServerConfig, error) {
 		return c, d.err
 	}
 	d.servers[name].apply(&c)
+	if err := d.session.apply(&c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
