@@ -133,4 +133,3 @@ func TestRegisterSessionStoreTwice(t *testing.T) {
 	}()
 	RegisterSessionStore("test", func(SessionFileConfig) (SessionStore, error) { return nil, nil })
 }
-
