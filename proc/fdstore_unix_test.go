@@ -53,4 +53,3 @@ func FuzzStoreName(f *testing.F) {
 		}
 	})
 }
-
