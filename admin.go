@@ -59,10 +59,11 @@ type admin struct {
 
 // EnableAdmin serves the admin page at pattern (DefaultAdminPattern if not
 // given): the master and worker pids, generation, uptime, binary, listeners
-// and reload history, with buttons for reload, restart and shutdown, and:
+// and reload history, with buttons for reload, restart, rollback (see
+// Server.Rollback) and shutdown, and:
 //
 //	GET  <pattern>/status              the same facts as JSON
-//	POST <pattern>/reload|restart|shutdown  act (GET too, when typed in the address bar)
+//	POST <pattern>/reload|restart|rollback|shutdown  act (GET too, when typed in the address bar)
 //
 // Every client must send ServerConfig.Admin.Token; without a token set,
 // only the clients that AdminConfig.AllowLocal or AdminConfig.Allow admit
@@ -86,6 +87,7 @@ func (s *Server) EnableAdmin(pattern ...string) {
 		{"GET:" + p + "/status", a.status},
 		{"GET,POST:" + p + "/reload", a.action("reload")},
 		{"GET,POST:" + p + "/restart", a.action("restart")},
+		{"GET,POST:" + p + "/rollback", a.action("rollback")},
 		{"GET,POST:" + p + "/shutdown", a.action("shutdown")},
 	} {
 		if err := s.router.register(s.router.root, r.pattern, a.guard(r.h), site); err != nil {
@@ -96,7 +98,8 @@ func (s *Server) EnableAdmin(pattern ...string) {
 
 // EnableHealth serves a public health check at pattern (DefaultHealthPattern
 // if not given): 200 while the server serves, 503 from the moment it starts
-// to drain, so that a load balancer stops sending it new work.
+// to drain, and during the lame duck before it (ServerConfig.LameDuck),
+// so that a load balancer stops sending it new work.
 func (s *Server) EnableHealth(pattern ...string) {
 	p := DefaultHealthPattern
 	if len(pattern) > 0 && pattern[0] != "" {
@@ -104,6 +107,10 @@ func (s *Server) EnableHealth(pattern ...string) {
 	}
 	if err := s.router.register(s.router.root, "GET:"+p, func(r *Request) {
 		r.Response.Header().Set("Cache-Control", "no-store")
+		if r.Server.IsLameDuck() {
+			r.Response.WriteStatus(http.StatusServiceUnavailable, "stopping\n")
+			return
+		}
 		if r.Server.IsDraining() {
 			r.Response.WriteStatus(http.StatusServiceUnavailable, "draining\n")
 			return
@@ -265,17 +272,19 @@ func (a *admin) action(name string) HandlerFunc {
 			err = self.reload(trigger)
 		case "restart":
 			err = self.restart(trigger)
+		case "rollback":
+			err = self.rollback(trigger)
 		case "shutdown":
 			err = self.shutdown(trigger)
 		}
 		switch {
 		case errors.Is(err, ErrNoMaster):
 			a.answer(r, name, http.StatusNotImplemented, err.Error())
-		case errors.Is(err, errShuttingDown):
+		case errors.Is(err, errShuttingDown), errors.Is(err, errNoRollback):
 			a.answer(r, name, http.StatusConflict, err.Error())
 		case err != nil:
 			a.answer(r, name, http.StatusInternalServerError, err.Error())
-		case name == "reload":
+		case name == "reload" || name == "rollback":
 			// This worker drains now. Answer once it has stopped accepting,
 			// and close the connection, so that the client's next request
 			// (the page, after a browser's redirect) reaches the new worker.
@@ -286,6 +295,10 @@ func (a *admin) action(name string) HandlerFunc {
 				}
 			}
 			r.Response.Header().Set("Connection", "close")
+			if name == "rollback" {
+				a.answer(r, name, http.StatusOK, "rolled back: a worker of the previous generation serves")
+				return
+			}
 			a.answer(r, name, http.StatusOK, "reloaded: a new worker serves")
 		default:
 			a.answer(r, name, http.StatusAccepted, name+" accepted")
@@ -321,6 +334,7 @@ type statusView struct {
 	Executable        string       `json:"executable"`
 	ExecutableModTime time.Time    `json:"executable_mod_time"`
 	Reloading         bool         `json:"reloading"`
+	Previous          string       `json:"previous,omitempty"` // the kept executable a rollback starts
 	Draining          bool         `json:"draining"`
 	Graceful          bool         `json:"graceful"`
 	PagePID           int          `json:"served_by"`
@@ -394,6 +408,7 @@ type notice struct {
 var doneNotices = map[string]string{
 	"reload":   "Reloaded: the worker below is the new one.",
 	"restart":  "Restart accepted: the master re-executes itself and starts a fresh worker.",
+	"rollback": "Rolled back: the worker below runs the previous generation's binary.",
 	"shutdown": "Shutdown accepted: the program drains and exits.",
 }
 
@@ -487,7 +502,8 @@ button.warn{background:#9a6700}button.danger{background:var(--bad)}button:hover{
 </div>
 <section><h2>Binary</h2>
 <table><tr><th>Path</th><th>Modified</th></tr>
-<tr><td><code>{{.V.Executable}}</code></td><td>{{stamp .V.ExecutableModTime}} ({{ago .V.ExecutableModTime}})</td></tr></table></section>
+<tr><td><code>{{.V.Executable}}</code></td><td>{{stamp .V.ExecutableModTime}} ({{ago .V.ExecutableModTime}})</td></tr>
+{{with .V.Previous}}<tr><td><code id="previous">{{.}}</code></td><td>previous generation, kept for a rollback</td></tr>{{end}}</table></section>
 <section><h2>Servers</h2>
 <table><tr><th>Server</th><th>Listeners</th></tr>
 {{range .V.Servers}}<tr><td>{{.Name}}</td><td>{{range $i, $l := .Listeners}}{{if $i}}, {{end}}<code>{{$l}}</code>{{end}}</td></tr>
@@ -496,9 +512,10 @@ button.warn{background:#9a6700}button.danger{background:var(--bad)}button:hover{
 <div class="actions">
  <form method="post" action="{{.Prefix}}/reload"><button type="submit" id="reload">Reload</button></form>
  <form method="post" action="{{.Prefix}}/restart"><button type="submit" class="warn" id="restart">Restart</button></form>
+ {{if .V.Previous}}<form method="post" action="{{.Prefix}}/rollback"><button type="submit" class="warn" id="rollback">Roll back</button></form>{{end}}
  <form method="post" action="{{.Prefix}}/shutdown"><button type="submit" class="danger" id="shutdown">Shut down</button></form>
 </div>
-<p class="hint">Reload starts a new worker from the binary on disk and drains this one; a binary that fails to start leaves this worker serving. Restart re-executes the master in place. Shut down drains and exits.</p></section>
+<p class="hint">Reload starts a new worker from the binary on disk and drains this one; a binary that fails to start leaves this worker serving. Restart re-executes the master in place. Roll back starts the previous generation's binary again, as the master kept it. Shut down drains and exits.</p></section>
 <section><h2>History</h2>
 <table id="history"><tr><th>Time</th><th>Event</th><th>Trigger</th><th>Outcome</th><th>Workers</th><th>Hand-off</th></tr>
 {{range .V.History}}<tr><td>{{stamp .Time}}</td><td>{{.Kind}}</td><td>{{.Trigger}}</td>

@@ -185,6 +185,7 @@ func TestAdminActions(t *testing.T) {
 		// Under go test there is no master: the actions say so with 501.
 		{"typed address GET", "GET", "/debug/admin/reload", []string{"Sec-Fetch-Site: none", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document"}, 501, "no master"},
 		{"curl POST", "POST", "/debug/admin/reload", nil, 501, "no master"},
+		{"rollback POST", "POST", "/debug/admin/rollback", nil, 501, "no master"},
 		{"page POST", "POST", "/debug/admin/restart", []string{"Sec-Fetch-Site: same-origin", "Origin: http://127.0.0.1:8199"}, 501, "no master"},
 		{"browser gets a page", "POST", "/debug/admin/reload", []string{"Accept: text/html", "Sec-Fetch-Site: same-origin"}, 501, "reload failed: baton: no master"},
 		{"wrong method", "PUT", "/debug/admin/reload", nil, 405, ""},
@@ -238,6 +239,9 @@ func TestAdminPageAndStatus(t *testing.T) {
 
 	page := adminRequest(s, "GET", "/debug/admin?done=reload", "127.0.0.1:1")
 	body := page.Body.String()
+	if strings.Contains(page.Body.String(), `id="rollback"`) {
+		t.Error("admin page offers a rollback with no previous generation kept")
+	}
 	for _, want := range []string{
 		`id="worker-pid">` + itoa(os.Getpid()),
 		`<form method="post" action="/debug/admin/reload">`,

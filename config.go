@@ -66,6 +66,10 @@ type processFile struct {
 	Graceful struct {
 		Enabled     *bool `yaml:"enabled"`
 		WatchBinary bool  `yaml:"watchBinary"`
+		// The generations a reload or shutdown keeps (graceful.go).
+		LameDuck    time.Duration `yaml:"lameDuck"`
+		MaxDraining int           `yaml:"maxDraining"`
+		Rollback    bool          `yaml:"rollback"`
 	} `yaml:"graceful"`
 	Dev bool `yaml:"dev"`
 }
@@ -294,15 +298,12 @@ func parseConfig(path string) (*configData, error) {
 			if k.Value != "server" {
 				name = strings.TrimPrefix(k.Value, "server.")
 			}
-			sf, warns, err := decodeSection[serverFile](path, k.Value, v)
+			sf, at, warns, err := decodeServerSection(path, k.Value, v)
 			if err != nil {
 				return nil, err
 			}
-			if err := sf.validate(path, k.Value, v); err != nil {
-				return nil, err
-			}
 			d.servers[name] = sf
-			d.nodes[name] = sectionNode{key: k.Value, node: v}
+			d.nodes[name] = at
 			d.warns = append(d.warns, warns...)
 		case k.Value == "session":
 			ss, err := parseSessionSection(path, k, v)

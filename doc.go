@@ -264,6 +264,8 @@
 //	reload_windows.go  the same on Windows: restart in a new process
 //	config.go          Config, the file and its values
 //	config_server.go   the server sections of the file and how they apply
+//	config_gf.go       GoFrame's keys in a server section: renamed, or reported
+//	config_map.go      SetConfigWithMap: the same keys from code
 //	clientip.go        trusted proxies and the client address
 //	cookie.go          cookies
 //	session*.go        sessions and their stores
@@ -271,11 +273,13 @@
 //	view.go            templates
 //	websocket.go       WebSockets and the drain
 //	admin.go           the admin page and the health check
+//	lameduck.go        the lame duck of a stopping program: IsLameDuck
 //	dev.go             development mode in a worker: overlay, page script
 //	log.go             the access and error logs
 //	internal/watch     file watching, for every watcher (config, certificates,
 //	                   static files in development, the dev builder, the binary)
 //	internal/devbuild  development mode in the master: sources, go build, reloads
+//	internal/lbtest    HAProxy in front of process tests
 //	pending_*.go, tcpinfo_*.go  what the kernel says of a socket
 //
 // # NOTES

@@ -32,6 +32,7 @@ type host interface {
 	// names who asked, for the master's log and history.
 	reload(trigger string) error
 	restart(trigger string) error
+	rollback(trigger string) error
 	shutdown(trigger string) error
 	// status describes the program: the process fields of a statusView.
 	status(ctx context.Context) (statusView, error)
@@ -54,6 +55,10 @@ const (
 // errShuttingDown is what the master answers to a request it refuses
 // because the program is shutting down.
 var errShuttingDown = proc.ErrShuttingDown
+
+// errNoRollback is what the master answers to a rollback when it keeps
+// no previous generation.
+var errNoRollback = proc.ErrNoRollback
 
 // devState is the state of development mode as the master reports it.
 type devState = proc.DevState
@@ -90,17 +95,19 @@ func (standalone) ready() <-chan struct{} {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
+		lameDuckAlone(sig)
 		signal.Stop(sig)
 		close(stop)
 	}()
 	return stop
 }
 
-func (standalone) fail(error)           {}
-func (standalone) drained(int64)        {}
-func (standalone) reload(string) error  { return ErrNoMaster }
-func (standalone) restart(string) error { return ErrNoMaster }
-func (standalone) hasMaster() bool      { return false }
+func (standalone) fail(error)            {}
+func (standalone) drained(int64)         {}
+func (standalone) reload(string) error   { return ErrNoMaster }
+func (standalone) restart(string) error  { return ErrNoMaster }
+func (standalone) rollback(string) error { return ErrNoMaster }
+func (standalone) hasMaster() bool       { return false }
 
 // shutdown drains every running server in the background.
 func (standalone) shutdown(string) error {

@@ -56,6 +56,7 @@ func processOptions(path string) proc.Options {
 	pf := d.process
 	opts.NoMaster = pf.Graceful.Enabled != nil && !*pf.Graceful.Enabled
 	opts.WatchBinary = pf.Graceful.WatchBinary
+	opts.LameDuck, opts.MaxDraining, opts.Rollback = pf.Graceful.LameDuck, pf.Graceful.MaxDraining, pf.Graceful.Rollback
 	opts.Dev = pf.Dev
 	return opts
 }
@@ -76,3 +77,13 @@ func (s *Server) Reload() error { return self.reload("api") }
 // get there, this worker serving on. Without a master it returns
 // ErrNoMaster.
 func (s *Server) Restart() error { return self.restart("api") }
+
+// Rollback goes back one generation: the master starts a worker from its
+// copy of the binary the previous generation ran (kept with "graceful:
+// {rollback: true}" or BATON_ROLLBACK=1, since a deploy replaces the file
+// on disk), waits until it is ready and drains this one, as Reload does.
+// SIGTTIN to the master does the same. It returns nil once that worker
+// serves, or an error: there is no previous generation (none kept, or the
+// last change was already a rollback), or the reason it could not start,
+// this worker serving on. Without a master it returns ErrNoMaster.
+func (s *Server) Rollback() error { return self.rollback("api") }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestProcessOptions(t *testing.T) {
@@ -15,12 +16,17 @@ func TestProcessOptions(t *testing.T) {
 		noMaster bool
 		watch    bool
 		dev      bool
+
+		lameDuck    time.Duration
+		maxDraining int
+		rollback    bool
 	}{
 		{name: "no file"},
 		{name: "empty file", file: "app:\n  a: 1\n"},
 		{name: "graceful off", file: "graceful:\n  enabled: false\n", noMaster: true},
 		{name: "graceful on", file: "graceful:\n  enabled: true\n  watchBinary: true\n", watch: true},
 		{name: "dev", file: "dev: true\n", dev: true},
+		{name: "generations", file: "graceful:\n  lameDuck: 5s\n  maxDraining: 2\n  rollback: true\n", lameDuck: 5 * time.Second, maxDraining: 2, rollback: true},
 		{name: "invalid file", file: "graceful: [oops\n"},
 	}
 	for _, tt := range tests {
@@ -36,6 +42,10 @@ func TestProcessOptions(t *testing.T) {
 			if o.NoMaster != tt.noMaster || o.WatchBinary != tt.watch || o.Dev != tt.dev {
 				t.Errorf("processOptions(%q) = NoMaster %v, WatchBinary %v, Dev %v; want %v, %v, %v",
 					tt.file, o.NoMaster, o.WatchBinary, o.Dev, tt.noMaster, tt.watch, tt.dev)
+			}
+			if o.LameDuck != tt.lameDuck || o.MaxDraining != tt.maxDraining || o.Rollback != tt.rollback {
+				t.Errorf("processOptions(%q) = LameDuck %v, MaxDraining %d, Rollback %v; want %v, %d, %v",
+					tt.file, o.LameDuck, o.MaxDraining, o.Rollback, tt.lameDuck, tt.maxDraining, tt.rollback)
 			}
 			if o.OnDevState == nil {
 				t.Error("processOptions left OnDevState unset")

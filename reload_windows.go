@@ -41,6 +41,9 @@ func (s *Server) Reload() error { return self.reload("api") }
 // Restart is Reload on Windows.
 func (s *Server) Restart() error { return self.restart("api") }
 
+// Rollback needs the master, which Windows lacks: it returns ErrNoMaster.
+func (s *Server) Rollback() error { return self.rollback("api") }
+
 func restartProcess() error {
 	exe, err := os.Executable()
 	if err != nil {

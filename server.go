@@ -165,6 +165,14 @@ type ServerConfig struct {
 	// ReadyTimeout bounds how long the master waits for a new worker to
 	// report ready during a reload. If zero, DefaultReadyTimeout is used.
 	ReadyTimeout time.Duration
+	// LameDuck is how long the program goes on serving after it is told
+	// to stop (SIGTERM), with the health check (EnableHealth) answering
+	// 503 and everything else as before, before it drains: time for a
+	// load balancer to take it out of rotation. The largest of the
+	// running servers' applies; if zero, "graceful: {lameDuck: 5s}" in
+	// the configuration file or BATON_LAME_DUCK, else none. A reload has
+	// none. See lameduck.go.
+	LameDuck time.Duration
 	// IdleGrace is how long a keep-alive connection must stay idle during a
 	// drain before it is closed: a client that sends within it is answered
 	// (with Connection: close) rather than cut. If zero, DefaultIdleGrace is used.
@@ -179,6 +187,9 @@ type ServerConfig struct {
 	LogLevel string
 	// AccessLogDisabled turns the access log off.
 	AccessLogDisabled bool
+	// ErrorStackDisabled leaves the stack out of the error log line of a
+	// handler that panicked. If false, the line has the stack.
+	ErrorStackDisabled bool
 
 	// TrustedProxies lists the networks (CIDR, such as "10.0.0.0/8", or
 	// single addresses) of the reverse proxies in front of the server. Of

@@ -35,11 +35,13 @@ func (p *worker) ready() <-chan struct{} {
 			c := s.Config()
 			info.DrainTimeout = max(info.DrainTimeout, drainTimeoutOf(c))
 			info.ReadyTimeout = max(info.ReadyTimeout, c.ReadyTimeout)
+			info.LameDuck = max(info.LameDuck, c.LameDuck)
 		}
 		if err := p.w.Ready(info); err != nil {
 			defaultLogger().Error("baton: report ready", "err", err)
 		}
 		startDevWatch(list, defaultLogger())
+		go watchLameDuck(p.w.LameDuck())
 	})
 	return p.w.Draining()
 }
@@ -53,6 +55,7 @@ func (p *worker) reload(trigger string) error {
 }
 
 func (p *worker) restart(trigger string) error  { return p.w.Restart(trigger) }
+func (p *worker) rollback(trigger string) error { return p.w.Rollback(context.Background(), trigger) }
 func (p *worker) shutdown(trigger string) error { return p.w.Shutdown(trigger) }
 
 // status returns the master's view of the program.
@@ -64,7 +67,7 @@ func (p *worker) status(ctx context.Context) (statusView, error) {
 	v := statusView{
 		MasterPID: st.MasterPID, WorkerPID: st.WorkerPID, Generation: st.Generation,
 		Started: st.Started, Executable: st.Executable, ExecutableModTime: st.ExecutableModTime,
-		Reloading: st.Reloading,
+		Reloading: st.Reloading, Previous: st.Previous,
 	}
 	for _, l := range st.Listeners {
 		v.Sockets = append(v.Sockets, socketView{Key: l.Key, Network: l.Network, Addr: l.Addr})

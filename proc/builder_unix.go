@@ -142,4 +142,5 @@ func (m *master) cleanup() {
 	if m.devDir != "" {
 		os.RemoveAll(m.devDir)
 	}
+	m.removeKept()
 }

@@ -380,6 +380,7 @@ func (m *master) startFirst() (code int, exit bool) {
 	m.log.Info("baton: worker ready", "pid", c.pid, "generation", c.gen, "startup", time.Since(c.started).Round(time.Millisecond))
 	m.notify.ready(m.pid)
 	m.finishRestart(nil)
+	m.keep(c, nil, false)
 	m.prune()
 	m.trimMemory()
 	return 0, false
@@ -472,6 +473,7 @@ func (m *master) respawn() {
 		"handoff", ev.HandOff.Round(time.Millisecond))
 	m.notify.ready(m.pid)
 	m.finishRestart(nil)
+	m.keep(c, nil, false)
 	m.prune()
 	m.trimMemory()
 }

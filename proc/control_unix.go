@@ -31,6 +31,8 @@ const (
 	msgPing     = "ping"     // master → worker: heartbeat; answered with msgPong
 	msgPong     = "pong"     // worker → master: answer to msgPing
 	msgReply    = "reply"    // master → worker: answer to the request with the same id
+	msgRollback = "rollback" // worker → master; reply when the rolled-back worker is ready or failed
+	msgLameDuck = "lameduck" // master → worker: stopping; fail health checks, serve on
 )
 
 // message is one line of the control protocol. Fields are used by some
@@ -51,6 +53,7 @@ type message struct {
 
 	ReadyTimeout time.Duration `json:"ready_timeout,omitempty"`
 	DrainTimeout time.Duration `json:"drain_timeout,omitempty"`
+	LameDuck     time.Duration `json:"lame_duck,omitempty"`
 
 	// FD is set when exactly one file descriptor travels with this line.
 	FD bool `json:"fd,omitempty"`
@@ -245,6 +248,8 @@ func errorKind(err error) string {
 		return "unsafe"
 	case errors.Is(err, ErrShuttingDown):
 		return "shutdown"
+	case errors.Is(err, ErrNoRollback):
+		return "norollback"
 	}
 	return ""
 }
@@ -263,6 +268,8 @@ func kindError(kind string) error {
 		return ErrUnsafeExecutable
 	case "shutdown":
 		return ErrShuttingDown
+	case "norollback":
+		return ErrNoRollback
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func (m *master) dispatch(c *child, msg *message) {
 		c.drained = msg.Count
 		c.mu.Unlock()
 		c.drainedOnce.Do(func() { close(c.drainedCh) })
-	case msgReload, msgRestart, msgShutdown:
+	case msgReload, msgRestart, msgShutdown, msgRollback:
 		id := msg.ID
 		m.reqs <- request{kind: msg.Type, trigger: msg.Trigger, at: time.Now(), from: c, reply: func(err error) {
 			rep := &message{Type: msgReply, ID: id}
@@ -80,7 +80,7 @@ func (m *master) dispatch(c *child, msg *message) {
 func (m *master) handleReady(c *child, msg *message) {
 	c.mu.Lock()
 	c.readyAt = time.Now()
-	c.readyInfo = ReadyInfo{ReadyTimeout: msg.ReadyTimeout, DrainTimeout: msg.DrainTimeout}
+	c.readyInfo = ReadyInfo{ReadyTimeout: msg.ReadyTimeout, DrainTimeout: msg.DrainTimeout, LameDuck: msg.LameDuck}
 	c.mu.Unlock()
 	m.mu.Lock()
 	if msg.ReadyTimeout > 0 {

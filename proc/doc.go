@@ -40,7 +40,23 @@
 // coalesced into one more reload, whose result all of them get. A reload
 // does not start while the previous old worker is still draining, so there
 // is at most one old worker, except one whose own handler waits for the
-// reload (it cannot finish before the reload does).
+// reload (it cannot finish before the reload does). With
+// [Options.MaxDraining] N (EnvMaxDraining) a reload never waits: once more
+// than N old workers drain, the oldest is killed, so a reload storm leaves
+// at most N+2 workers. No handler outlives its worker's drain timeout by
+// more than [DefaultExitGrace]: the master kills the worker then.
+//
+// With [Options.Rollback] (EnvRollback) the master keeps a copy of the
+// executable the serving generation runs (on Linux read from
+// /proc/<pid>/exe, the file the worker was started from, whatever the
+// deploy did to its path since) and of the previous generation's, in a
+// directory of its own that only its user can access (named after its
+// pid, so that a restart finds it again; removed at exit). A rollback
+// (SIGTTIN, [Worker.Rollback]) reloads into the previous copy, under the
+// same rules as a reload; it is one step back: the next rollback is
+// refused with [ErrNoRollback] until a reload has promoted a new
+// generation. Respawns after a rollback start the copy; the next reload
+// starts the executable's path again.
 //
 // A restart (SIGUSR2, [Worker.Restart]) also replaces the master: it
 // re-executes itself from the binary on disk (same pid; the sockets are
@@ -58,7 +74,12 @@
 //
 // A shutdown (SIGINT, SIGTERM, SIGQUIT, SIGHUP, [Worker.Shutdown]) drains
 // the workers, waits for them (bounded), closes the sockets and exits 0. A
-// second signal during a shutdown kills the workers at once.
+// second signal during a shutdown kills the workers at once. With a lame
+// duck ([Options.LameDuck], EnvLameDuck, or the worker's
+// [ReadyInfo.LameDuck]) the master first sends the worker "lameduck"
+// ([Worker.LameDuck] closes: its health check should fail) and waits that
+// long, the worker serving as before, before the drain; a second signal
+// ends the wait.
 //
 // Before it starts a worker or restarts, the master checks the executable
 // as sshd's StrictModes checks key files: it must be owned by root or by
@@ -143,11 +164,13 @@
 //
 //	SIGUSR1                          reload
 //	SIGUSR2                          restart
+//	SIGTTIN                          rollback (with Options.Rollback)
 //	SIGINT, SIGTERM, SIGQUIT, SIGHUP shutdown
 //	SIGCHLD                          reap children
 //
 // A worker relays SIGUSR1 and SIGUSR2 to the master as reload and restart
-// requests, and SIGINT, SIGTERM, SIGQUIT and SIGHUP as a shutdown request
+// requests (not SIGTTIN: a rollback is one step, and a signal to the group
+// reaches the master itself), and SIGINT, SIGTERM, SIGQUIT and SIGHUP as a shutdown request
 // (if the master is gone, it closes Draining instead). So a signal sent to
 // the whole process group, such as Ctrl-C in a terminal, goes through the
 // master either way; a SIGUSR1 sent to the group may cause a second,
@@ -158,10 +181,10 @@
 // The control channel is a Unix stream socket pair; the worker's end is its
 // file descriptor 3. Each message is one line of JSON with a "type". The
 // worker sends "hello", "listen", "ready", "fail", "drained",
-// "reload", "restart", "shutdown", "status" and "pong"; requests carry an
+// "reload", "rollback", "restart", "shutdown", "status" and "pong"; requests carry an
 // "id" and the master answers each with a "reply" of the same id. A reply
 // to "listen" carries exactly one listening socket as SCM_RIGHTS, marked
-// by "fd": true. The master sends "drain", "ping" (the heartbeat, which
+// by "fd": true. The master sends "drain", "lameduck", "ping" (the heartbeat, which
 // the worker answers with "pong") and, in development mode, "dev" on its
 // own. File descriptor 4 of a worker is a pipe
 // that the worker makes its crash output (runtime/debug.SetCrashOutput), so
@@ -218,7 +241,9 @@
 // when the fields are zero, and a worker's [ReadyInfo] overrides the first
 // two for the reloads that follow. BATON_HEARTBEAT_TIMEOUT=off turns the
 // heartbeat off, BATON_STRICT_MODES=0 the check of the executable's owner
-// and mode, BATON_GRACEFUL=0 (or false, off) the master.
+// and mode, BATON_GRACEFUL=0 (or false, off) the master;
+// BATON_MAX_DRAINING, BATON_LAME_DUCK and BATON_ROLLBACK are
+// [Options.MaxDraining], [Options.LameDuck] and [Options.Rollback].
 //
 // # Files
 //
@@ -232,6 +257,9 @@
 //	dispatch_unix.go  the master's side of the control channel
 //	fds_unix.go       the socket table (its own lock), the socket and its system calls
 //	restart_unix.go   the restart: probe, exec, and the restore of sockets and state
+//	overlap_unix.go   the settings of the generations; the bound on old workers draining
+//	lameduck_unix.go  the lame duck of a shutdown
+//	rollback_unix.go  the kept executables and the rollback into the previous one
 //	watchdog_unix.go  the heartbeat of workers and the notifications to systemd's watchdog
 //	binwatch_unix.go  the binary watch
 //	reaper_unix.go    the reaper, which waits for every child

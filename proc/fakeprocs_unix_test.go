@@ -240,7 +240,7 @@ func (h *harness) noStart() {
 
 // ready makes c report ready, with its own timeouts if not zero.
 func (h *harness) ready(c *child, info ReadyInfo) {
-	h.m.dispatch(c, &message{Type: msgReady, ReadyTimeout: info.ReadyTimeout, DrainTimeout: info.DrainTimeout})
+	h.m.dispatch(c, &message{Type: msgReady, ReadyTimeout: info.ReadyTimeout, DrainTimeout: info.DrainTimeout, LameDuck: info.LameDuck})
 }
 
 // serving starts the master's first worker and makes it ready.

@@ -63,6 +63,8 @@ type master struct {
 	nextGen      int
 	history      []Event
 
+	gens generations // rollback, lame duck, bounded overlap (overlap_unix.go)
+
 	// Owned by the run goroutine.
 	pending      []request // reloads asked for during a reload
 	stash        *request  // a restart or shutdown asked for during a wait
@@ -142,6 +144,7 @@ func newMaster(opts Options) (*master, error) {
 	// restart has checked it.
 	m.warnOnly = !m.restarted
 	m.watchBin = opts.WatchBinary
+	m.configureGenerations(opts)
 	if DevOn(opts.Dev) {
 		if err := m.prepareBuilder(opts); err != nil {
 			log.Error("baton: development mode off", "err", err)
@@ -253,10 +256,12 @@ func (m *master) supervise() int {
 // signals turns the master's signals into requests.
 func (m *master) signals() {
 	ch := make(chan os.Signal, 8)
-	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP)
+	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP, rollbackSignal)
 	for s := range ch {
 		kind := msgShutdown
 		switch s {
+		case rollbackSignal:
+			kind = msgRollback
 		case syscall.SIGUSR1:
 			kind = msgReload
 		case syscall.SIGUSR2:
@@ -296,6 +301,7 @@ func (m *master) status() Status {
 		Executable: m.bin.path,
 		Reloading:  m.reloading,
 		History:    slices.Clone(m.history),
+		Previous:   m.gens.kept.prev,
 	}
 	if m.cur != nil {
 		st.WorkerPID, st.Generation = m.cur.pid, m.cur.gen

@@ -47,6 +47,18 @@ const (
 	EnvHeartbeatTimeout = "BATON_HEARTBEAT_TIMEOUT"
 )
 
+// Environment variables of the generations a reload keeps, read by the
+// master when the corresponding Options field is zero.
+const (
+	// EnvMaxDraining is Options.MaxDraining, a number ("2").
+	EnvMaxDraining = "BATON_MAX_DRAINING"
+	// EnvLameDuck is Options.LameDuck, a Go duration ("5s").
+	EnvLameDuck = "BATON_LAME_DUCK"
+	// EnvRollback is Options.Rollback: "1", "true" or "on" keeps the
+	// previous generation's executable.
+	EnvRollback = "BATON_ROLLBACK"
+)
+
 // EnvStrictModes set to "0", "false" or "off" lets the master start
 // workers from an executable that is owned by a user other than root and
 // itself, or writable by group or others. By default such an executable
@@ -125,6 +137,11 @@ var (
 	// refused because the executable is owned by another user than root
 	// and this one, or is writable by group or others. See EnvStrictModes.
 	ErrUnsafeExecutable = errors.New("baton: unsafe executable")
+	// ErrNoRollback is returned by a rollback when the master keeps no
+	// executable of a previous generation: Options.Rollback is off, no
+	// reload has promoted a new generation since the start (or since the
+	// last restart), or the last one was itself a rollback.
+	ErrNoRollback = errors.New("baton: no previous generation to roll back to")
 	// ErrDevUnavailable reports that development mode cannot work here:
 	// the program was not built from a package of a module (go run
 	// file.go), or go list cannot describe it.
@@ -183,6 +200,30 @@ type Options struct {
 	// negative, or EnvHeartbeatTimeout is "0" or "off", there is no
 	// heartbeat.
 	HeartbeatTimeout time.Duration
+
+	// MaxDraining bounds how many old generations may drain at once. If
+	// zero (EnvMaxDraining unset), a reload waits until the previous old
+	// worker has exited, so at most one drains. If positive, a reload
+	// never waits: once more than MaxDraining old workers drain, the
+	// oldest is killed (SIGKILL), cutting its requests, as HAProxy's
+	// mworker-max-reloads does. Whatever the setting, an old worker is
+	// killed DefaultExitGrace after its drain timeout.
+	MaxDraining int
+	// LameDuck is how long the workers go on serving at a shutdown
+	// (SIGTERM, SIGINT, SIGQUIT, SIGHUP, Worker.Shutdown) after they are
+	// told the program is stopping (Worker.LameDuck), before they drain:
+	// time for a load balancer to see the health check fail and send its
+	// traffic elsewhere. A worker's ReadyInfo.LameDuck overrides it; if
+	// zero, EnvLameDuck is used, else there is none. A second shutdown
+	// signal ends it at once. Reloads have no lame duck: the new worker
+	// serves on the same sockets.
+	LameDuck time.Duration
+	// Rollback makes the master keep a copy of the executable of the
+	// previous generation after each reload, in a directory of its own
+	// that only this user can write, so that a rollback (SIGTTIN,
+	// Worker.Rollback) can start it again even once the file on disk has
+	// been replaced or removed. If false, EnvRollback decides.
+	Rollback bool
 
 	// NoMaster makes Init return a nil *Worker in the program the user
 	// started, as EnvGraceful=0 does (baton sets it from "graceful:
@@ -287,6 +328,8 @@ type ReadyInfo struct {
 	// DrainTimeout replaces the master's drain timeout for this worker and
 	// later ones.
 	DrainTimeout time.Duration
+	// LameDuck replaces Options.LameDuck while this worker serves.
+	LameDuck time.Duration
 }
 
 // ListenerInfo describes one listening socket held by the master.
@@ -300,7 +343,7 @@ type ListenerInfo struct {
 // shutdown and its outcome.
 type Event struct {
 	Time       time.Time     // when the event was triggered
-	Kind       string        // "reload", "restart", "respawn" or "shutdown"
+	Kind       string        // "reload", "rollback", "restart", "respawn" or "shutdown"
 	Trigger    string        // what asked for it, e.g. "SIGUSR1", "admin", "watchdog"
 	OK         bool          // whether it succeeded
 	Err        string        // the failure, if any
@@ -321,6 +364,10 @@ type Status struct {
 	Listeners         []ListenerInfo // the sockets the master holds
 	Reloading         bool           // a reload is in progress
 	History           []Event        // oldest first; the last 50 events
+	// Previous is the master's copy of the previous generation's
+	// executable, which a rollback starts; "" when there is none (see
+	// Options.Rollback).
+	Previous string
 }
 
 // maxHistory is the number of events the master keeps.

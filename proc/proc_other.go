@@ -25,4 +25,5 @@ const (
 	msgReload   = "reload"
 	msgRestart  = "restart"
 	msgShutdown = "shutdown"
+	msgRollback = "rollback"
 )

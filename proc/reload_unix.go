@@ -32,7 +32,8 @@ type request struct {
 // binary is a program file workers are started from.
 type binary struct {
 	path  string
-	build int // development build number; 0 for the program's own binary
+	build int  // development build number; 0 for the program's own binary
+	kept  bool // the master's copy of an earlier generation's (rollback_unix.go)
 }
 
 func (r request) answer(err error) {
@@ -80,8 +81,9 @@ func (m *master) reload(waiters []request) {
 		return
 	}
 	at, trigger := waiters[0].at, waiters[0].trigger
-	// Never two old workers: wait for the previous one to finish.
-	if !m.waitDraining(waiters) {
+	// Never two old workers (or at most Options.MaxDraining): wait for
+	// the previous one to finish, or go ahead.
+	if !m.makeRoom(waiters) {
 		answerAll(waiters, ErrShuttingDown)
 		return
 	}
@@ -102,10 +104,11 @@ func (m *master) reload(waiters []request) {
 			bin = w.bin
 		}
 	}
+	bin = m.reloadBinary(bin)
 	m.mu.Lock()
 	old := m.cur
 	m.mu.Unlock()
-	ev := Event{Time: at, Kind: "reload", Trigger: trigger}
+	ev := Event{Time: at, Kind: reloadKind(bin), Trigger: trigger}
 	if old != nil {
 		ev.OldPID = old.pid
 	}
@@ -145,7 +148,9 @@ func (m *master) reload(waiters []request) {
 		} else {
 			m.drain(old)
 		}
+		m.limitDraining()
 	}
+	m.keep(c, bin, true)
 	m.prune()
 	m.trimMemory()
 }
@@ -204,6 +209,8 @@ func (m *master) handle(r request) (code int, exit bool) {
 		r.answer(nil)
 	case msgReload:
 		m.reloadAll([]request{r})
+	case msgRollback:
+		m.rollback(r)
 	case msgRestart:
 		m.restart(r)
 	case msgShutdown:
@@ -268,6 +275,7 @@ func (m *master) shutdown(r request, code int) int {
 		m.stash.answer(ErrShuttingDown)
 		m.stash = nil
 	}
+	m.lameDuck(cur, r)
 	for _, c := range kids {
 		m.drain(c)
 	}

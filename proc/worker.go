@@ -24,6 +24,9 @@ type Worker struct {
 	draining  chan struct{}
 	drainOnce sync.Once
 
+	lameDuck                    chan struct{}
+	lameDuckOnce, lameDuckClose sync.Once
+
 	onDev  func(DevState)
 	devMu  sync.Mutex
 	dev    DevState
@@ -162,4 +165,39 @@ func (w *Worker) Status(ctx context.Context) (Status, error) {
 		return Status{}, ErrNoMaster
 	}
 	return w.c.status(ctx)
+}
+
+// LameDuck returns a channel that is closed when the master tells this
+// worker that the program is stopping and it has Options.LameDuck (or its
+// ReadyInfo.LameDuck) left to serve before it drains: health checks should
+// fail from then on, and everything else go on as before. A nil *Worker
+// returns a nil channel.
+func (w *Worker) LameDuck() <-chan struct{} {
+	if w == nil {
+		return nil
+	}
+	return w.lameDuckCh()
+}
+
+func (w *Worker) lameDuckCh() chan struct{} {
+	w.lameDuckOnce.Do(func() { w.lameDuck = make(chan struct{}) })
+	return w.lameDuck
+}
+
+func (w *Worker) enterLameDuck() {
+	ch := w.lameDuckCh()
+	w.lameDuckClose.Do(func() { close(ch) })
+}
+
+// Rollback asks the master to go back to the previous generation: it
+// starts a worker from its copy of the executable the previous generation
+// ran (see Options.Rollback), waits until it is ready and drains this
+// one, as a reload does. It returns nil once the worker of the previous
+// generation serves, ErrNoRollback when there is none to go back to, or
+// the error of the reload.
+func (w *Worker) Rollback(ctx context.Context, trigger string) error {
+	if w == nil {
+		return ErrNoMaster
+	}
+	return w.c.call(ctx, msgRollback, trigger)
 }

@@ -101,6 +101,8 @@ func (c *client) readLoop() {
 		switch m.Type {
 		case msgDrain:
 			c.w.drain()
+		case msgLameDuck:
+			c.w.enterLameDuck()
 		case msgPing:
 			// NOTE: answered here, not on the serving path, so that a
 			// worker busy in its handlers is not taken for a hung one.
@@ -237,7 +239,7 @@ func fdListener(fd int, name string) (net.Listener, error) {
 }
 
 func (c *client) ready(info ReadyInfo) error {
-	r, err := c.roundTrip(context.Background(), &message{Type: msgReady, ReadyTimeout: info.ReadyTimeout, DrainTimeout: info.DrainTimeout})
+	r, err := c.roundTrip(context.Background(), &message{Type: msgReady, ReadyTimeout: info.ReadyTimeout, DrainTimeout: info.DrainTimeout, LameDuck: info.LameDuck})
 	if err != nil {
 		return err
 	}
@@ -272,10 +274,15 @@ func (c *client) status(ctx context.Context) (Status, error) {
 // aimed at the whole process group) to the master, which acts on them.
 func (c *client) signals() {
 	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP)
+	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP, rollbackSignal)
 	for s := range ch {
 		trigger := signalName(s) + " to worker"
 		switch s {
+		case rollbackSignal:
+			// NOTE: not relayed. A rollback is one step, not a toggle:
+			// a signal to the process group reaches the master itself,
+			// and a second one from here would be refused or, after a
+			// reload in between, roll back once more.
 		case syscall.SIGUSR1:
 			go func() {
 				if err := c.call(context.Background(), msgReload, trigger); err != nil {
@@ -316,6 +323,8 @@ func signalName(s os.Signal) string {
 		return "SIGQUIT"
 	case syscall.SIGHUP:
 		return "SIGHUP"
+	case rollbackSignal:
+		return "SIGTTIN"
 	}
 	return s.String()
 }

@@ -40,6 +40,7 @@ func main() {
 	}
 	s.BindHandler("/", func(r *baton.Request) { r.Response.Writeln(greeting) })
 	s.BindHandler("GET:/pid", func(r *baton.Request) { r.Response.Writeln(os.Getpid()) })
+	s.EnableHealth()
 	s.BindHandler("GET:/sleep", func(r *baton.Request) {
 		ms := r.GetInt("ms")
 		time.Sleep(time.Duration(ms) * time.Millisecond)
@@ -51,6 +52,13 @@ func main() {
 			return
 		}
 		r.Response.Writeln("reloaded")
+	})
+	s.BindHandler("POST:/rollback", func(r *baton.Request) {
+		if err := r.Server.Rollback(); err != nil {
+			r.Response.WriteStatus(http.StatusInternalServerError, err.Error())
+			return
+		}
+		r.Response.Writeln("rolled back")
 	})
 	s.BindHandler("POST:/restart", func(r *baton.Request) {
 		if err := r.Server.Restart(); err != nil {

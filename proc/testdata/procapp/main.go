@@ -85,6 +85,19 @@ func main() {
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 		fmt.Fprintf(rw, "slept %d", os.Getpid())
 	})
+	mux.HandleFunc("/stuck", func(rw http.ResponseWriter, r *http.Request) {
+		// A handler that never returns, whatever the drain asks.
+		fmt.Fprintf(os.Stderr, "procapp: stuck begin %d\n", os.Getpid())
+		select {}
+	})
+	mux.HandleFunc("/rollback", func(rw http.ResponseWriter, r *http.Request) {
+		if err := w.Rollback(r.Context(), "http"); err != nil {
+			rw.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(rw, err)
+			return
+		}
+		fmt.Fprint(rw, "ok")
+	})
 	mux.HandleFunc("/reload", func(rw http.ResponseWriter, r *http.Request) {
 		if err := w.Reload(r.Context(), "http"); err != nil {
 			rw.WriteHeader(http.StatusInternalServerError)
