@@ -268,6 +268,13 @@ func TestStatusHandlers(t *testing.T) {
 			method: "GET", path: "/user/9", status: 404, body: "<p>not here</p>",
 		},
 		{
+			name: "a page written over the status text is not sent as text/plain",
+			setup: func(s *baton.Server) {
+				s.BindStatusHandler(404, func(r *baton.Request) { r.Response.WriteOver("<h1>gone</h1>") })
+			},
+			method: "GET", path: "/missing", status: 404, body: "<h1>gone</h1>", wantType: "text/html; charset=utf-8",
+		},
+		{
 			name: "handler status with WriteHeader",
 			setup: func(s *baton.Server) {
 				s.BindStatusHandlerByMap(map[int]baton.HandlerFunc{418: custom("teapot"), 404: custom("x")})

@@ -47,6 +47,13 @@ func (r *Request) GetVar(key string, def ...any) *Var {
 	return defVar(def)
 }
 
+// GetRequest is GetVar under GoFrame's other name for it, so that
+// r.GetRequest("page", 1).Int() reads the same in both.
+func (r *Request) GetRequest(key string, def ...any) *Var { return r.GetVar(key, def...) }
+
+// GetRequestMap is GetMap under GoFrame's other name for it.
+func (r *Request) GetRequestMap(kvMap ...map[string]any) map[string]any { return r.GetMap(kvMap...) }
+
 func defVar(def []any) *Var {
 	if len(def) > 0 {
 		return &Var{v: def[0]}

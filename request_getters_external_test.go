@@ -96,6 +96,12 @@ func sortedMap(m map[string]any) string {
 
 func TestGetDefaultAndVar(t *testing.T) {
 	runGetterRows(t, []getterRow{
+		{name: "GetRequest is GetVar, with its default", target: "/x/1?size=5",
+			h: func(r *baton.Request) string {
+				return words(r.GetRequest("size", 10).Int(), r.GetRequest("page", 1).Int(), r.GetRequest("id").String())
+			}, want: "5 1 1"},
+		{name: "GetRequestMap is GetMap", target: "/x/1?a=1",
+			h: func(r *baton.Request) string { return sortedMap(r.GetRequestMap(map[string]any{"a": 0, "b": 2})) }, want: `a="1" b=2`},
 		{name: "Get without default, missing", target: "/x/1",
 			h: func(r *baton.Request) string { return fmt.Sprintf("%q", r.Get("page")) }, want: `""`},
 		{name: "Get default when missing", target: "/x/1",

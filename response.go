@@ -33,6 +33,8 @@ type Response struct {
 	committed bool // headers sent
 	streaming bool // writes go straight to the connection
 	abort     bool
+	autoType  bool // Content-Type is the text/plain of a status text, not the handler's
+	sniff     bool // that Content-Type was taken off: detect the body's at the end
 	written   int64
 }
 
@@ -43,7 +45,7 @@ func (w *Response) reset() {
 	w.buf = w.buf[:0]
 	w.w = nil
 	w.status, w.written = 0, 0
-	w.committed, w.streaming, w.abort = false, false, false
+	w.committed, w.streaming, w.abort, w.autoType, w.sniff = false, false, false, false, false
 }
 
 // Header returns the response headers, to be changed before the response
@@ -80,13 +82,22 @@ func (w *Response) BufferString() string { return string(w.buf) }
 // SetBuffer replaces what is buffered and not yet sent with a copy of b.
 // Output already sent (after Flush) stays sent.
 func (w *Response) SetBuffer(b []byte) {
-	w.buf = append(w.buf[:0], b...)
+	w.ClearBuffer()
+	w.buf = append(w.buf, b...)
 	w.spill()
 }
 
 // ClearBuffer discards what is buffered and not yet sent. The status and
-// headers set stay.
-func (w *Response) ClearBuffer() { w.buf = w.buf[:0] }
+// headers set stay, but for the text/plain Content-Type that came with a
+// status text (WriteStatus without content): the body that replaces it
+// has its type detected, as a body without a Content-Type has.
+func (w *Response) ClearBuffer() {
+	w.buf = w.buf[:0]
+	if w.autoType && !w.committed {
+		w.Header().Del("Content-Type")
+		w.autoType, w.sniff = false, true
+	}
+}
 
 // Write appends each value to the response: strings and byte slices as
 // they are, errors by their message, nil as nothing, anything else as
@@ -195,6 +206,7 @@ func (w *Response) WriteStatus(status int, content ...any) {
 	if len(content) == 0 {
 		if w.Header().Get("Content-Type") == "" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.autoType = true
 		}
 		w.buf = append(w.buf, http.StatusText(status)...)
 		w.buf = append(w.buf, '\n')

@@ -54,7 +54,9 @@ type router struct {
 	// reg holds every route while httprouter can hold them all: it is
 	// how register learns that it cannot. From the first route it
 	// refuses (or one with a parameter inside a segment), own is set, reg
-	// is dropped, and the serving table is baton's own tree.
+	// is dropped, and the serving table is baton's own tree. It is
+	// dropped too once the serving tree is built, and made again from
+	// routes for a route registered after that.
 	reg  *httprouter.Router
 	own  bool
 	tree atomic.Pointer[table]
@@ -94,6 +96,9 @@ func (rt *router) compile() *table {
 	}
 	t := rt.build()
 	rt.tree.Store(t)
+	// The serving tree holds the routes now; the registration copy is
+	// made again, by probe, only if a route comes after this.
+	rt.reg = nil
 	return t
 }
 
@@ -471,6 +476,16 @@ func (rt *router) probe(method string, r *route) {
 			rt.own, rt.reg = true, nil
 		}
 	}()
+	if rt.reg == nil {
+		// A route after the first request: the routes so far go into a
+		// new registration copy first.
+		rt.reg = httprouter.New()
+		for _, old := range rt.routes {
+			for _, m := range old.targets {
+				rt.reg.Handle(m, old.path, nopHandle)
+			}
+		}
+	}
 	rt.reg.Handle(method, r.path, nopHandle)
 }
 

@@ -2,6 +2,7 @@ package baton
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -158,4 +159,40 @@ func (r *recorder) Write(p []byte) (int, error) {
 		r.code = 200
 	}
 	return r.body.Write(p)
+}
+
+// After the first request the router keeps no registration copy of its
+// routes; a later route is probed against a copy made again, and picks the
+// engine as it would have before the first request.
+func TestLateRouteProbe(t *testing.T) {
+	for _, tt := range []struct {
+		name, late string
+		own        bool
+	}{
+		{"httprouter holds it", "/shops/:id/items", false},
+		{"a static segment beside a parameter", "/shops/new", true},
+		{"a parameter inside a segment", "/page/{id}.html", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer("")
+			s.BindHandler("/shops/:id", func(r *Request) { r.Response.Write("shop " + r.Param("id")) })
+			s.BindHandler("/shops/:id/items/all", func(r *Request) { r.Response.Write("all") })
+			rt := s.router
+			rt.compile()
+			if rt.reg != nil {
+				t.Fatal("the registration copy is kept after the serving tree is built")
+			}
+			s.BindHandler(tt.late, func(r *Request) { r.Response.Write("late") })
+			if tab := rt.tree.Load(); (tab.own != nil) != tt.own {
+				t.Errorf("own tree = %v, want %v", tab.own != nil, tt.own)
+			}
+			for path, want := range map[string]string{"/shops/7": "shop 7", "/shops/7/items/all": "all"} {
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+				if w.Body.String() != want {
+					t.Errorf("GET %s = %q, want %q", path, w.Body.String(), want)
+				}
+			}
+		})
+	}
 }

@@ -285,6 +285,11 @@ func (w *Response) finish() {
 		w.injectDev(d)
 	}
 	if !w.committed {
+		if w.sniff && len(w.buf) > 0 && w.w.Header().Get("Content-Type") == "" {
+			// As net/http would at the first write, but every writer
+			// (a recorder too) gets it.
+			w.w.Header().Set("Content-Type", http.DetectContentType(w.buf))
+		}
 		if len(w.buf) >= chunkingThreshold && w.w.Header().Get("Content-Length") == "" {
 			w.w.Header().Set("Content-Length", strconv.Itoa(len(w.buf)))
 		}
