@@ -172,7 +172,7 @@ func TestFleetBehindHAProxy(t *testing.T) {
 		p.Signal(syscall.SIGUSR1)
 		p.Log.WaitFor(t, 30*time.Second, before+1, "reload complete")
 		lb.WaitStatus(t, fmt.Sprint("s", i), "UP", 10*time.Second)
-		waitSent(300)
+		waitSent(100)
 	}
 	reloadTook := time.Since(began)
 
