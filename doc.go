@@ -97,7 +97,8 @@
 // and a session file that is a link or another user's is not read.
 // [MemoryStore] loses sessions at each reload. Any [SessionStore] plugs in
 // through [Server.SetSessionStore]; package session/redisstore keeps them
-// in Redis, for several instances behind a load balancer, and registers
+// in Redis, for several instances behind a load balancer (session/sqlstore
+// in an SQL database), and registers
 // itself ([RegisterSessionStore]) for the file's "session:" section
 // (store, addr, prefix, ttl), which applies to every server whose store
 // code does not set.
@@ -285,6 +286,7 @@
 //	                   static files in development, the dev builder, the binary)
 //	internal/devbuild  development mode in the master: sources, go build, reloads
 //	session/redisstore the Redis session store, linked only by programs importing it
+//	session/sqlstore   the database/sql session store, likewise
 //	internal/redistest a real redis-server for tests
 //	internal/kubetest  a volume mounted and updated as the kubelet does, for tests
 //	internal/lbtest    HAProxy in front of process tests
