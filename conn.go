@@ -43,6 +43,7 @@ type trackedConn struct {
 	since atomic.Int64 // unix nanoseconds of accepting or of going idle
 	quiet atomic.Bool  // new or idle, and nothing read since
 	h2    atomic.Bool
+	h2c   atomic.Pointer[h2Conn] // HTTPS served over HTTP/2; see h2drain.go
 	// streamed is set by Response.Flush: the response of the current or
 	// last request was a stream (SSE, long poll). A drain closes such a
 	// connection as soon as it is idle, since its client reconnects
@@ -158,6 +159,8 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 	switch x := c.(type) {
 	case *trackedConn:
 		tc = x
+	case *h2Conn: // x/net's HTTP/2 server reports the connection it serves
+		tc, _ = x.NetConn().(*trackedConn)
 	case *tls.Conn:
 		tc, _ = x.NetConn().(*trackedConn)
 		if st == http.StateActive && tc != nil && !tc.h2.Load() && x.ConnectionState().NegotiatedProtocol == "h2" {

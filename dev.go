@@ -47,6 +47,12 @@ var devScript []byte
 const devMarker = "data-baton-dev"
 
 func newDevInfo(st devState) *devInfo {
+	if st.Failed != 0 && st.Failed < st.Build {
+		// The error of a build older than this worker's: the worker
+		// serves before the master's word that its build cleared the
+		// error arrives, and must not show the error meanwhile.
+		st.Error, st.Failed = "", 0
+	}
 	d := &devInfo{state: st}
 	if st.Error != "" {
 		d.errID = st.Failed

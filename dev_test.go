@@ -37,6 +37,9 @@ func TestDevInjection(t *testing.T) {
 		{name: "sniffed html", state: &proc.DevState{Build: 3}, body: page, wantScript: true},
 		{name: "no body tag", state: &proc.DevState{Build: 3}, ctype: "text/html", body: "<p>x</p>", wantScript: true},
 		{name: "error", state: &proc.DevState{Build: 3, Latest: 4, Failed: 4, Error: "./main.go:9:2: undefined: x <b>"}, ctype: "text/html", body: page, wantScript: true, wantOverlay: true},
+		// The new build's worker can serve before the master's word that
+		// its build cleared the error reaches it.
+		{name: "an older build's error on a newer build", state: &proc.DevState{Build: 3, Latest: 3, Failed: 2, Error: "./main.go:9:2: undefined: x"}, ctype: "text/html", body: page, wantScript: true},
 		{name: "plain text", state: &proc.DevState{Build: 3, Latest: 4, Error: "boom"}, ctype: "text/plain", body: "</body>"},
 		{name: "json", state: &proc.DevState{Build: 3, Latest: 4, Error: "boom"}, ctype: "application/json", body: `{"a":"</body>"}`},
 		{name: "compressed", state: &proc.DevState{Build: 3}, ctype: "text/html", encoding: "gzip", body: page},

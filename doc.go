@@ -263,6 +263,7 @@
 //	conn.go            the connection tracker and its hooks
 //	sweep.go           read deadlines, header, idle and send timeouts
 //	drain.go           the drain: Shutdown, Draining, OnDrain, idle grace, drain timeout
+//	h2drain.go         the HTTP/2 drain in two steps: GOAWAY(2^31-1) and PING, then Shutdown's
 //	process.go         the seam to package proc (host), and a process serving itself
 //	worker_unix.go     a worker under the master
 //	reload_unix.go     choosing the process (proc.Init), Reload, Restart

@@ -87,6 +87,7 @@ func (s *Server) beginDrain() {
 	}
 	close(s.drainCh)
 	s.conns.beginDrain()
+	s.conns.announceH2()
 	s.drainMu.Lock()
 	hooks := append([]func(){}, s.onDrain...)
 	s.drainMu.Unlock()
@@ -134,7 +135,9 @@ func (s *Server) finishDrain(ctx context.Context) error {
 	// them again (and report that as an error).
 	s.serveWG.Wait()
 	// HTTP/2 connections are left to Shutdown, which sends them GOAWAY and
-	// waits for their streams.
+	// waits for their streams, once their clients have seen the
+	// announcement beginDrain sent.
+	s.conns.waitH2(ctx)
 	var err error
 	var serr error
 	for _, hs := range s.httpSrvs {

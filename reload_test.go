@@ -169,6 +169,15 @@ func TestReloadHandsOverEveryListener(t *testing.T) {
 		"PORT2="+strconv.Itoa(port2), "PORT3="+strconv.Itoa(port3), "CERT="+cert, "KEY="+key)
 	old := p.WaitServing(0, 30*time.Second)
 	tlsAddr := fmt.Sprintf("127.0.0.1:%d", port3)
+	// The servers start one after the other: the first one answering does
+	// not mean the HTTPS one listens yet.
+	waitFor(t, "the HTTPS server to listen", 30*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", tlsAddr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 	before := certFingerprint(t, tlsAddr)
 
 	// Renew the certificate on disk; the new worker must read it.

@@ -178,6 +178,7 @@ func (s *Server) serveAll(cfg ServerConfig, lns []*listener, tlsConf *tls.Config
 	var secure *http.Server
 	if tlsConf != nil {
 		secure = s.newHTTPServer(cfg, tlsConf, headerTimeout, idleTimeout)
+		s.serveHTTP2(secure)
 		s.httpSrvs = append(s.httpSrvs, secure)
 		s.watchCertificate(cfg.HTTPSCertFile, cfg.HTTPSKeyFile)
 	}

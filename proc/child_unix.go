@@ -25,8 +25,9 @@ import (
 type child struct {
 	pid     int
 	gen     int
-	build   int   // the development build it runs, 0 for the program's binary
-	conn    *conn // nil for a worker inherited across a restart
+	build   int      // the development build it runs, 0 for the program's binary
+	conn    *conn    // nil for a draining worker inherited across a restart
+	crash   *os.File // the read end of its crash pipe; see handover_unix.go
 	started time.Time
 
 	done   chan struct{}      // closed once the process is reaped
@@ -209,6 +210,7 @@ func (m *master) spawn(gen int, bin *binary) (*child, error) {
 		crashR.Close()
 		return nil, err
 	}
+	c.crash = crashR
 	go c.readCrash(crashR)
 	c.conn, err = newConn(ours)
 	if err != nil {
@@ -347,6 +349,9 @@ func waitTimeout(ch <-chan struct{}, d time.Duration) bool {
 
 // startFirst starts the first worker of this master.
 func (m *master) startFirst() (code int, exit bool) {
+	if m.cur != nil {
+		return m.replaceServing() // a worker that served before a restart
+	}
 	c, rerr := m.startWorker(nil)
 	m.warnOnly = false
 	if rerr != nil {

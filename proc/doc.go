@@ -61,10 +61,13 @@
 // A restart (SIGUSR2, [Worker.Restart]) also replaces the master: it
 // re-executes itself from the binary on disk (same pid; the sockets are
 // kept open across the exec, so new connections wait in the backlog rather
-// than being refused) and starts a fresh worker. The exec closes the old
-// worker's control channel, so the old worker drains meanwhile, adopted by
-// the new master; if the exec fails, the worker, never told anything, goes
-// on serving. After the exec there is nothing to fall back on, so the
+// than being refused) and starts a fresh worker. The master's ends of the
+// serving worker's control channel and crash pipe are kept open across the
+// exec too, so that worker goes on accepting, adopted by the new master,
+// until the fresh worker is ready, and then drains as at a reload; if the
+// fresh worker fails, the old one goes on serving and the restart is
+// recorded as failed. If the exec fails, the worker, never told anything,
+// goes on serving. After the exec there is nothing to fall back on, so the
 // master first runs the binary with BATON_PROBE=1, which makes [Init] exit
 // 0: a binary that cannot be executed, or exits or crashes before its
 // first call of Init, fails that probe, the restart is refused with the
@@ -193,7 +196,8 @@
 //
 // At a restart, the master passes its sockets to its re-executed self as
 // inherited descriptors named in BATON_FDS ("fd=key" pairs) and its state
-// (start time, generation counter, history, draining workers) in
+// (start time, generation counter, history, draining workers, and the
+// serving worker with the descriptors of its channel and crash pipe) in
 // BATON_STATE. Neither is visible to workers or to the application.
 //
 // # Sockets
@@ -260,6 +264,8 @@
 //	overlap_unix.go   the settings of the generations; the bound on old workers draining
 //	lameduck_unix.go  the lame duck of a shutdown
 //	rollback_unix.go  the kept executables and the rollback into the previous one
+//	handover_unix.go  the worker that serves across a restart: its channel and pipe
+//	                  carried over the exec, and its replacement by the new master
 //	watchdog_unix.go  the heartbeat of workers and the notifications to systemd's watchdog
 //	binwatch_unix.go  the binary watch
 //	reaper_unix.go    the reaper, which waits for every child

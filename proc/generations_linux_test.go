@@ -3,6 +3,7 @@
 package proc_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -153,6 +154,7 @@ func TestReloadStormBounded(t *testing.T) {
 	var (
 		mu      sync.Mutex
 		results []result
+		ended   = map[string]bool{}
 		wg      sync.WaitGroup
 	)
 	launch := func(path string) {
@@ -162,6 +164,7 @@ func TestReloadStormBounded(t *testing.T) {
 			r.end = time.Now()
 			mu.Lock()
 			results = append(results, r)
+			ended[path] = true
 			mu.Unlock()
 		})
 	}
@@ -185,15 +188,33 @@ func TestReloadStormBounded(t *testing.T) {
 			launch("/sleep?ms=300")
 		}
 		if i < 40 && i%10 == 0 {
-			launch("/stuck")
+			launch(fmt.Sprintf("/stuck?id=%d", stuck))
 			stuck++
 		}
 		a.Signal(syscall.SIGUSR1)
 		time.Sleep(20 * time.Millisecond) // the pace of the storm
 	}
-	// Every stuck request is in a handler; then one more reload drains
-	// the generation that may hold the last of them.
-	a.Log.WaitFor(t, 20*time.Second, stuck, "stuck begin")
+	// Every stuck request is in a handler (or was cut before it got
+	// there); then one more reload drains the generation that may hold
+	// the last of them.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		settled := 0
+		for i := range stuck {
+			id := fmt.Sprintf("id=%d", i)
+			mu.Lock()
+			done := ended["/stuck?"+id]
+			mu.Unlock()
+			if done || len(a.Log.Matching("stuck begin", id+"\n")) > 0 {
+				settled++
+			}
+		}
+		if settled == stuck {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d stuck requests neither in a handler nor ended after 20s", stuck-settled, stuck)
+		}
+	}
 	if body := a.mustGet("/reload"); body != "ok" {
 		t.Fatalf("reload after the storm: %q", body)
 	}
@@ -218,9 +239,9 @@ func TestReloadStormBounded(t *testing.T) {
 	var stuckTook []time.Duration
 	for _, r := range results {
 		switch {
-		case r.path == "/stuck" && r.err == nil:
+		case strings.HasPrefix(r.path, "/stuck") && r.err == nil:
 			t.Errorf("stuck request answered %d", r.code)
-		case r.path == "/stuck":
+		case strings.HasPrefix(r.path, "/stuck"):
 			// Its worker was told to drain at the last reload at the
 			// latest, and is killed drainTimeout+DefaultExitGrace later.
 			if late := r.end.Sub(lastDrain); late > drainTimeout+proc.DefaultExitGrace+3*time.Second {
@@ -241,13 +262,12 @@ func TestReloadStormBounded(t *testing.T) {
 	// The hard stop: a stuck request in a worker that drains alone, with
 	// no reload after it, is cut when the master kills its worker, the
 	// drain timeout plus DefaultExitGrace after the drain began.
-	begun := len(a.Log.Matching("stuck begin"))
 	hard := make(chan time.Time, 1)
 	go func() {
-		a.Get("/stuck")
+		a.Get("/stuck?id=hard")
 		hard <- time.Now()
 	}()
-	a.Log.WaitFor(t, 10*time.Second, begun+1, "stuck begin")
+	a.Log.WaitFor(t, 10*time.Second, 1, "stuck begin", "id=hard")
 	if body := a.mustGet("/reload"); body != "ok" {
 		t.Fatalf("reload for the hard stop: %q", body)
 	}

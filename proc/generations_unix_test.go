@@ -108,3 +108,26 @@ func TestLameDuck(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownAfterQueuedRollback: a rollback asked for during a reload
+// waits its turn; a shutdown that comes after it replaces it, and the
+// master exits.
+func TestShutdownAfterQueuedRollback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.serving()
+		reload := h.request(msgReload, "SIGUSR1", true)
+		w2 := h.next() // starting: the reload waits for it
+		rollback := h.request(msgRollback, "SIGTTIN", true)
+		h.request(msgShutdown, "SIGTERM", false)
+		synctest.Wait()
+		if err := h.answer(rollback); err == nil {
+			t.Errorf("queued rollback = nil, want it refused by the shutdown")
+		}
+		h.ready(w2, ReadyInfo{})
+		h.answer(reload)
+		if code := h.exited(); code != 0 {
+			t.Errorf("exit %d, want 0", code)
+		}
+	})
+}

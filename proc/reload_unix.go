@@ -233,7 +233,7 @@ func (m *master) queue(r request) {
 		m.pending = append(m.pending, r)
 	case m.stash == nil:
 		m.stash = &r
-	case r.kind == msgShutdown && m.stash.kind == msgRestart:
+	case r.kind == msgShutdown && (m.stash.kind == msgRestart || m.stash.kind == msgRollback):
 		m.stash.answer(ErrShuttingDown)
 		m.stash = &r
 	case r.kind == m.stash.kind:

@@ -31,6 +31,7 @@ type masterState struct {
 	Restart  *Event        `json:"restart,omitempty"`
 	Sockets  []stateSocket `json:"sockets,omitempty"`
 	Draining []stateChild  `json:"draining,omitempty"`
+	Serving  *stateServing `json:"serving,omitempty"`
 	// The binary workers start from when it is not the master's own (a
 	// development build or the binary watch), and the directory of
 	// development builds.
@@ -105,6 +106,9 @@ func (m *master) restore(stateStr, fdsStr string) {
 	}
 	m.history = st.History
 	m.restartEvent = st.Restart
+	if st.Serving != nil && !m.adoptServing(st.Serving) {
+		m.log.Warn("baton: the worker from before the restart is gone", "pid", st.Serving.PID)
+	}
 	for _, d := range st.Draining {
 		c := newChild(d.PID, d.Gen)
 		close(c.crashDone)
@@ -122,11 +126,12 @@ func (m *master) restore(stateStr, fdsStr string) {
 // and its sockets. A binary that fails its probe is refused, and the worker
 // goes on serving.
 //
-// The worker is not told to drain before the exec: the exec closes the
-// master's end of its control channel, and a worker drains when that
-// channel ends, while the new master, which adopts it as draining, starts
-// its successor. If the exec fails, the channel stays open and the worker
-// goes on serving as if nothing had been asked.
+// The serving worker is not told anything: the master's ends of its
+// control channel and crash pipe survive the exec (handover_unix.go), so
+// it goes on accepting while the new master starts its successor, and
+// drains once that one is ready, as at a reload; if the successor fails,
+// it goes on serving. Workers already draining are adopted as such. If the
+// exec fails, nothing has changed for any of them.
 func (m *master) restart(r request) {
 	ev := Event{Time: r.at, Kind: "restart", Trigger: r.trigger}
 	m.mu.Lock()
@@ -236,8 +241,14 @@ func (m *master) exec(ev *Event) error {
 			}
 			st.Sockets = append(st.Sockets, stateSocket{FD: s.fd, Network: s.network, Name: s.name, Activated: s.activated, Stored: s.stored, Unlink: s.unlink})
 		}
+		var carried []int
+		st.Serving, carried = m.carryServing()
+		draining := slices.Clone(m.draining)
+		if st.Serving == nil {
+			draining = append(draining, m.cur)
+		}
 		deadline := time.Now().Add(m.drainTimeout + DefaultExitGrace)
-		for _, c := range append(slices.Clone(m.draining), m.cur) {
+		for _, c := range draining {
 			if c != nil && !c.isDone() {
 				st.Draining = append(st.Draining, stateChild{PID: c.pid, Gen: c.gen, Deadline: deadline})
 			}
@@ -259,9 +270,17 @@ func (m *master) exec(ev *Event) error {
 				return fmt.Errorf("baton: restart: %w", err)
 			}
 		}
-		m.log.Info("baton: restarting", "executable", m.exe, "sockets", len(socks))
+		for _, fd := range carried {
+			if err := setCloexec(fd, false); err != nil {
+				cloexecAll(socks)
+				cloexecFDs(carried)
+				return fmt.Errorf("baton: restart: %w", err)
+			}
+		}
+		m.log.Info("baton: restarting", "executable", m.exe, "sockets", len(socks), "serving", st.Serving != nil)
 		err = syscall.Exec(m.exe, m.args, env)
 		cloexecAll(socks)
+		cloexecFDs(carried)
 		return fmt.Errorf("baton: restart: exec %s: %w", m.exe, err)
 	})
 }

@@ -111,3 +111,26 @@ func PortClosed(port int) bool {
 	}
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
+
+// Established returns how many TCP connections, IPv4 or IPv6, are
+// established to port on this host (counted on the server's side).
+func Established(port int) int {
+	n := 0
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 4 || f[3] != "01" { // 01: TCP_ESTABLISHED
+				continue
+			}
+			_, hexPort, _ := strings.Cut(f[1], ":")
+			if p, err := strconv.ParseUint(hexPort, 16, 32); err == nil && int(p) == port {
+				n++
+			}
+		}
+	}
+	return n
+}

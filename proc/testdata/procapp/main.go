@@ -87,7 +87,7 @@ func main() {
 	})
 	mux.HandleFunc("/stuck", func(rw http.ResponseWriter, r *http.Request) {
 		// A handler that never returns, whatever the drain asks.
-		fmt.Fprintf(os.Stderr, "procapp: stuck begin %d\n", os.Getpid())
+		fmt.Fprintf(os.Stderr, "procapp: stuck begin %d %s\n", os.Getpid(), r.URL.RawQuery)
 		select {}
 	})
 	mux.HandleFunc("/rollback", func(rw http.ResponseWriter, r *http.Request) {
