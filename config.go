@@ -56,6 +56,7 @@ type configData struct {
 	servers map[string]*serverFile
 	nodes   map[string]sectionNode // where each server section is, by server name
 	process processFile
+	session *sessionSection // the session section, or nil
 	warns   []string
 	err     error // why the file was rejected at start; nil once a valid one is in force
 }
@@ -119,6 +120,9 @@ func Cfg() *Config {
 			return
 		}
 		d, err := parseConfig(path)
+		if err == nil {
+			err = d.session.prepare()
+		}
 		if err != nil {
 			c.cur.Store(&configData{path: path, root: map[string]any{}, err: err})
 			c.logger.Error("baton: config rejected", "err", err)
@@ -215,6 +219,13 @@ func (c *Config) watch() error {
 func (c *Config) reload() {
 	old := c.cur.Load()
 	d, err := parseConfig(old.path)
+	if err == nil {
+		// An unchanged session section keeps its store and connections.
+		if d.session.sameAs(old.session) {
+			d.session = old.session
+		}
+		err = d.session.prepare()
+	}
 	if err != nil {
 		c.logger.Error("baton: config rejected, the running configuration stays", "err", err)
 		return
@@ -295,6 +306,12 @@ func parseConfig(path string) (*configData, error) {
 			d.servers[name] = sf
 			d.nodes[name] = at
 			d.warns = append(d.warns, warns...)
+		case k.Value == "session":
+			ss, err := parseSessionSection(path, k, v)
+			if err != nil {
+				return nil, err
+			}
+			d.session = ss
 		case k.Value == "graceful" || k.Value == "dev":
 			sub := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{k, v}}
 			pf, warns, err := decodeSection[processFile](path, "", sub)

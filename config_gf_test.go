@@ -129,3 +129,21 @@ func TestConfigGoFrameKeysErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigSessionSectionsPrecedence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	writeFile(t, path, "session:\n  ttl: 1h\n  cookieName: top\nserver:\n  sessionMaxAge: 2h\nserver.api:\n  address: \":1\"\n")
+	c, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.cur.Load()
+	def, _ := d.serverConfig("default")
+	api, _ := d.serverConfig("api")
+	if def.Session.TTL != 2*time.Hour || def.Session.CookieName != "top" {
+		t.Errorf("default server: ttl %v cookie %q, want its own 2h and the top-level cookie name", def.Session.TTL, def.Session.CookieName)
+	}
+	if api.Session.TTL != time.Hour {
+		t.Errorf("api server: ttl %v, want the top-level 1h", api.Session.TTL)
+	}
+}

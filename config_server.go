@@ -434,10 +434,20 @@ func fileRootError(name string, c *ServerConfig) error {
 
 // fileConfig returns the configuration of a server as the file sets it.
 func fileConfig(name string) (ServerConfig, error) {
-	var c ServerConfig
 	d := Cfg().cur.Load()
 	if d.err != nil {
-		return c, d.err
+		return ServerConfig{}, d.err
+	}
+	return d.serverConfig(name)
+}
+
+// serverConfig is the configuration of server name in d: the top-level
+// session section, then the server's own section, whose session and cookie
+// settings are the more specific.
+func (d *configData) serverConfig(name string) (ServerConfig, error) {
+	var c ServerConfig
+	if err := d.session.apply(&c); err != nil {
+		return c, err
 	}
 	d.servers[name].apply(&c)
 	return c, nil

@@ -3,6 +3,7 @@ package baton
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/kubetest"
 )
 
 func writeFile(t *testing.T, path, text string) {
@@ -459,4 +462,54 @@ func TestConfigServerRootUnopenable(t *testing.T) {
 	if got := s.Config(); got.ReadTimeout != 7*time.Second || got.Addr[0] != "127.0.0.1:0" {
 		t.Errorf("running config = Addr %q, ReadTimeout %v; want the file's", got.Addr, got.ReadTimeout)
 	}
+}
+
+// TestConfigKubernetesMount applies updates of a ConfigMap-mounted file,
+// made as the kubelet makes them, and rejects a broken one.
+func TestConfigKubernetesMount(t *testing.T) {
+	m := kubetest.New(t, t.TempDir(), map[string]string{"config.yaml": "app:\n  greeting: one\n"})
+	c, err := LoadConfig(m.Path("config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := new(bytes.Buffer)
+	var mu sync.Mutex
+	c.logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, nil))
+	changes := make(chan string, 4)
+	c.OnChange(func(_, new *Config) { changes <- new.GetString("app.greeting") })
+	if err := c.Watch(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, v := range []string{"two", "three"} {
+		m.Update(map[string]string{"config.yaml": "app:\n  greeting: " + v + "\n"})
+		select {
+		case got := <-changes:
+			if got != v {
+				t.Fatalf("after the swap greeting = %q, want %q", got, v)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the swap to %q was not applied", v)
+		}
+	}
+	m.Update(map[string]string{"config.yaml": "app:\n  greeting: [broken\n"})
+	waitUntil(t, "the rejection in the log", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(logs.String(), "config rejected")
+	})
+	if got := c.GetString("app.greeting"); got != "three" {
+		t.Errorf("after a broken swap greeting = %q, want the old \"three\"", got)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

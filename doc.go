@@ -98,8 +98,13 @@
 // [Server.Start] refuses a directory that is a symbolic link or, on Unix,
 // another user's or open to the group or others ([ErrUnsafeSessionDir]),
 // and a session file that is a link or another user's is not read.
-// [MemoryStore] loses sessions at each reload. Any [SessionStore] (Redis,
-// SQL) plugs in through [Server.SetSessionStore].
+// [MemoryStore] loses sessions at each reload. Any [SessionStore] plugs in
+// through [Server.SetSessionStore]; package session/redisstore keeps them
+// in Redis, for several instances behind a load balancer (session/sqlstore
+// in an SQL database), and registers
+// itself ([RegisterSessionStore]) for the file's "session:" section
+// (store, addr, prefix, ttl), which applies to every server whose store
+// code does not set.
 //
 // # WebSockets and streams
 //
@@ -290,6 +295,7 @@
 //	clientip.go        trusted proxies and the client address
 //	cookie.go          cookies
 //	session*.go        sessions and their stores
+//	config_session.go  the session section of the file and the stores it can name
 //	static.go          static files: ServerRoot, SearchPaths, StaticPaths
 //	view.go            templates
 //	websocket.go       WebSockets and the drain
@@ -307,6 +313,10 @@
 //	internal/watch     file watching, for every watcher (config, certificates,
 //	                   static files in development, the dev builder, the binary)
 //	internal/devbuild  development mode in the master: sources, go build, reloads
+//	session/redisstore the Redis session store, linked only by programs importing it
+//	session/sqlstore   the database/sql session store, likewise
+//	internal/redistest a real redis-server for tests
+//	internal/kubetest  a volume mounted and updated as the kubelet does, for tests
 //	internal/lbtest    HAProxy in front of process tests
 //	metrics, tracing   Prometheus metrics and OpenTelemetry tracing, packages of
 //	                   their own so that only programs importing them link them;

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/baton-go/baton"
+	"github.com/baton-go/baton/internal/kubetest"
 	"github.com/baton-go/baton/internal/selfsigned"
 )
 
@@ -441,4 +442,40 @@ func TestCertificateRenewalWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the renewed certificate to be served", 10*time.Second, func() bool { return fingerprint() != before })
+}
+
+// TestCertificateRenewalKubernetesMount serves a pair mounted as a
+// Kubernetes Secret (or cert-manager) volume: the kubelet renews it by
+// swapping the ..data symlink and removing the old version's directory.
+func TestCertificateRenewalKubernetesMount(t *testing.T) {
+	gen := func() map[string]string {
+		dir := t.TempDir()
+		cert, key := filepath.Join(dir, "c"), filepath.Join(dir, "k")
+		if err := selfsigned.Write(cert, key, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		cb, _ := os.ReadFile(cert)
+		kb, _ := os.ReadFile(key)
+		return map[string]string{"tls.crt": string(cb), "tls.key": string(kb)}
+	}
+	m := kubetest.New(t, t.TempDir(), gen())
+	s := newServer(t)
+	s.EnableHTTPS(m.Path("tls.crt"), m.Path("tls.key"))
+	s.SetHTTPSAddr("127.0.0.1:0")
+	s.BindHandler("/", echo("ok"))
+	startServer(t, s)
+	addr := strings.TrimPrefix(s.URL("https"), "https://")
+	fingerprint := func() string {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatalf("TLS dial: %v", err)
+		}
+		defer c.Close()
+		return string(c.ConnectionState().PeerCertificates[0].Signature)
+	}
+	for i := range 2 { // the second swap follows a directory that replaced the first
+		before := fingerprint()
+		m.Update(gen())
+		waitFor(t, fmt.Sprintf("renewed certificate %d to be served", i+1), 10*time.Second, func() bool { return fingerprint() != before })
+	}
 }

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/baton-go/baton"
+	"github.com/baton-go/baton/internal/redistest"
+	"github.com/baton-go/baton/session/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // sessionStores are the built-in stores, each made fresh for a test.
@@ -24,6 +27,12 @@ var sessionStores = []struct {
 }{
 	{"file", func(t *testing.T) baton.SessionStore { return baton.NewFileStore(privateDir(t)) }},
 	{"memory", func(t *testing.T) baton.SessionStore { return baton.NewMemoryStore() }},
+	{"redis", func(t *testing.T) baton.SessionStore {
+		rs := redistest.Start(t)
+		rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+		t.Cleanup(func() { rdb.Close() })
+		return redisstore.New(rdb, "")
+	}},
 }
 
 // privateDir returns a directory of the test that only this user may

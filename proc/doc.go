@@ -275,6 +275,16 @@
 // adopts the passed sockets and hands them to workers whose Listen key
 // equals the socket's name (FileDescriptorName=) or whose address matches
 // its bound address. The variables are removed from the environment.
+//
+// With [EnvFDStore] set as well (FileDescriptorStoreMax= sets it on
+// systemd 254 and later), the master puts a copy of each TCP socket it
+// binds in systemd's file descriptor store (FDSTORE=1, FDNAME=baton=
+// and the socket's key, escaped), so that the socket outlives the master:
+// after a crash or a systemctl restart (FileDescriptorStorePreserve=yes)
+// the next master receives the copies as LISTEN_FDS, adopts them under
+// their keys without binding, and the connections that waited in the
+// backlog meanwhile are served. A socket closed because no worker uses it
+// any more is removed from the store (FDSTOREREMOVE=1).
 // examples/systemd holds unit files.
 //
 // # Configuration
@@ -313,6 +323,7 @@
 //	memory_unix.go    the master's memory: its GC setting and the trim after a reload
 //	                  (filepages_*.go drops the pages of the binary it touched)
 //	sdnotify_unix.go  notifications to the service manager (monotonic_*.go: their clock)
+//	fdstore_unix.go   the sockets kept in the service manager's file descriptor store
 //	init_unix.go      Init: probe, worker or master
 //	builder.go        the hook of development mode: [Builder] and [BuildHost]
 //	builder_unix.go   the master's side of it: the host, the state sent to workers

@@ -30,6 +30,8 @@ import (
 type socketTable struct {
 	log *slog.Logger
 
+	fdstore *fdStore // the service manager's store, or nil; set before the first listen
+
 	mu      sync.Mutex
 	socks   []*socket
 	closing bool // no more Listen: the master shuts down
@@ -64,6 +66,7 @@ func (t *socketTable) listen(c *child, key, network, addr string) (int, string, 
 		}
 		t.socks = append(t.socks, s)
 		t.log.Info("baton: listening", "key", key, "addr", s.addr.String())
+		t.fdstore.store(s, key)
 	}
 	s.addKey(key)
 	c.mu.Lock()
@@ -145,6 +148,7 @@ func (t *socketTable) prune(users ...*child) {
 			return false
 		}
 		t.log.Info("baton: closing unused socket", "keys", strings.Join(s.keys, ","), "addr", s.addr.String())
+		t.fdstore.remove(s)
 		s.close()
 		return true
 	})
@@ -157,7 +161,8 @@ func (t *socketTable) refuse() {
 	t.closing = true
 }
 
-// closeAll closes every socket; further Listens fail.
+// closeAll closes every socket; further Listens fail. The copies in the
+// service manager's store stay, for the next master.
 func (t *socketTable) closeAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -210,8 +215,9 @@ type socket struct {
 	keys      []string // keys workers asked for
 	network   string   // "tcp" or "unix" ("tcp4"/"tcp6" when asked so)
 	addr      net.Addr // the bound address
-	name      string   // socket-activation name, if any
-	activated bool     // passed by the service manager
+	name      string   // socket-activation name, or FDNAME in the service manager's store
+	activated bool     // passed by the service manager, from a .socket unit
+	stored    bool     // a copy is in the service manager's store, under name
 	unlink    string   // Unix socket path the master created, removed at shutdown
 }
 

@@ -83,7 +83,7 @@ type master struct {
 var internalEnv = []string{EnvWorker, envFDs, envState, envListenPID, envListenFDs, envListenFDNames}
 
 // workerOnlyDrop lists variables meant for the master alone.
-var workerOnlyDrop = []string{"NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC"}
+var workerOnlyDrop = []string{"NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", EnvFDStore}
 
 func newMaster(opts Options) (*master, error) {
 	limitMemory()
@@ -127,6 +127,14 @@ func newMaster(opts Options) (*master, error) {
 			log.Warn("baton: ignoring socket-activation descriptor", "fd", listenFDsStart+i, "err", err)
 			continue
 		}
+		if key, ok := parseStoreName(name); ok {
+			// A socket a master before this one put in the store.
+			s.name, s.stored = name, true
+			s.addKey(key)
+			m.sockets.add(s)
+			log.Info("baton: adopted socket from the service manager's store", "fd", s.fd, "key", key, "addr", s.addr.String())
+			continue
+		}
 		s.name, s.activated = name, true
 		m.sockets.add(s)
 		log.Info("baton: adopted socket-activation socket", "fd", s.fd, "name", name, "addr", s.addr.String())
@@ -152,6 +160,7 @@ func newMaster(opts Options) (*master, error) {
 		return slices.Contains(workerOnlyDrop, k)
 	})
 	m.notify = newNotifier(log)
+	m.sockets.fdstore = newFDStore(m.notify)
 	return m, nil
 }
 

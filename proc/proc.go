@@ -66,6 +66,14 @@ const (
 // the very first start, which only warns: the user ran that binary.
 const EnvStrictModes = "BATON_STRICT_MODES"
 
+// EnvFDStore, set to a number other than 0 with NOTIFY_SOCKET set, makes
+// the master store its TCP listening sockets in systemd's file descriptor
+// store (sd_notify FDSTORE=1), so that they outlive the master; see the
+// package documentation. systemd 254 and later set it from
+// FileDescriptorStoreMax=; with older versions set it in the unit
+// (Environment=FDSTORE=1).
+const EnvFDStore = "FDSTORE"
+
 // Default timeouts of the master.
 const (
 	// DefaultReadyTimeout bounds the time a new worker may take to report

@@ -47,6 +47,7 @@ type stateSocket struct {
 	Network   string `json:"network,omitempty"`
 	Name      string `json:"name,omitempty"`
 	Activated bool   `json:"activated,omitempty"`
+	Stored    bool   `json:"stored,omitempty"`
 	Unlink    string `json:"unlink,omitempty"`
 }
 
@@ -89,7 +90,7 @@ func (m *master) restore(stateStr, fdsStr string) {
 	}
 	for _, ss := range st.Sockets {
 		if s := byFD[ss.FD]; s != nil {
-			s.name, s.activated, s.unlink = ss.Name, ss.Activated, ss.Unlink
+			s.name, s.activated, s.stored, s.unlink = ss.Name, ss.Activated, ss.Stored, ss.Unlink
 			if ss.Network != "" {
 				s.network = ss.Network
 			}
@@ -245,7 +246,7 @@ func (m *master) exec(ev *Event) error {
 			for _, k := range s.keys {
 				fds = append(fds, inheritedFD{FD: s.fd, Key: k})
 			}
-			st.Sockets = append(st.Sockets, stateSocket{FD: s.fd, Network: s.network, Name: s.name, Activated: s.activated, Unlink: s.unlink})
+			st.Sockets = append(st.Sockets, stateSocket{FD: s.fd, Network: s.network, Name: s.name, Activated: s.activated, Stored: s.stored, Unlink: s.unlink})
 		}
 		var carried []int
 		st.Serving, carried = m.carryServing()

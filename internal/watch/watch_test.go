@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/kubetest"
 )
 
 // collect returns Options that send each change to a channel.
@@ -171,5 +173,35 @@ func TestFilesComparesContent(t *testing.T) {
 	case c := <-ch:
 		t.Fatalf("a second report %q for one change", c)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestFilesKubernetesMount follows a file of a ConfigMap volume through
+// two updates, each swapping the ..data symlink and removing the old
+// version's directory, as the kubelet does.
+func TestFilesKubernetesMount(t *testing.T) {
+	m := kubetest.New(t, t.TempDir(), map[string]string{"config.yaml": "v: 1\n", "other.yaml": "o: 1\n"})
+	ch := make(chan []string, 8)
+	fw, err := NewFiles(20*time.Millisecond, func(changed []string) { ch <- changed })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fw.Close() })
+	if err := fw.Add(m.Path("config.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"2", "3"} {
+		m.Update(map[string]string{"config.yaml": "v: " + v + "\n", "other.yaml": "o: 1\n"})
+		select {
+		case got := <-ch:
+			if len(got) != 1 || got[0] != m.Path("config.yaml") {
+				t.Fatalf("changed = %q, want [%q]", got, m.Path("config.yaml"))
+			}
+			if b, _ := os.ReadFile(m.Path("config.yaml")); string(b) != "v: "+v+"\n" {
+				t.Fatalf("after update %s the file reads %q", v, b)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("update %s of the mount not seen", v)
+		}
 	}
 }
