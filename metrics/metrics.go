@@ -26,6 +26,7 @@
 // Of the process model (without a master: generation 0, no events):
 //
 //	baton_reloads_total{kind,trigger,outcome}   counter: reloads, restarts, respawns
+//	baton_canary_reloads_total{verdict}         counter: canary reloads, promoted or rolled_back
 //	baton_reload_handoff_seconds                histogram: trigger to new worker ready
 //	baton_worker_generation                     gauge: the serving worker's
 //	baton_worker_crashes_total                  counter: workers that died unasked

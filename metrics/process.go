@@ -70,6 +70,20 @@ func statsFamilies(server string, st proc.Stats, known bool) []*dto.MetricFamily
 	if len(reloads.Metric) > 0 {
 		out = append(out, reloads)
 	}
+	if st.CanaryPromoted+st.CanaryRolledBack > 0 {
+		canary := &dto.MetricFamily{Name: proto("baton_canary_reloads_total"), Type: dto.MetricType_COUNTER.Enum(),
+			Help: proto("Canary reloads by verdict: the new worker promoted or rolled back.")}
+		for _, v := range []struct {
+			verdict string
+			n       int
+		}{{"promoted", st.CanaryPromoted}, {"rolled_back", st.CanaryRolledBack}} {
+			canary.Metric = append(canary.Metric, &dto.Metric{
+				Label:   []*dto.LabelPair{{Name: proto("server"), Value: proto(server)}, {Name: proto("verdict"), Value: proto(v.verdict)}},
+				Counter: &dto.Counter{Value: proto(float64(v.n))},
+			})
+		}
+		out = append(out, canary)
+	}
 	return out
 }
 

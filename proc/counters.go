@@ -52,6 +52,10 @@ type Stats struct {
 	// MasterRSS is the master's resident memory in bytes, or 0 where it
 	// cannot be read.
 	MasterRSS int64 `json:"master_rss,omitempty"`
+	// CanaryPromoted and CanaryRolledBack count the canary reloads of
+	// this master by verdict.
+	CanaryPromoted   int `json:"canary_promoted,omitempty"`
+	CanaryRolledBack int `json:"canary_rolled_back,omitempty"`
 }
 
 // EventCount is the number of events of one kind ("reload", "restart",

@@ -54,6 +54,7 @@ func (m *master) counters(c *child, r *Report) Totals {
 	for _, d := range m.draining {
 		draining[d] = true
 	}
+	promoted, rolledBack := m.canary.promoted, m.canary.rolledBk
 	m.mu.Unlock()
 
 	k := &m.carry
@@ -91,6 +92,7 @@ func (m *master) counters(c *child, r *Report) Totals {
 	st.HandOff = k.handoff
 	st.HandOff.Counts = append([]uint64(nil), k.handoff.Counts...)
 	st.MasterRSS = selfRSS()
+	st.CanaryPromoted, st.CanaryRolledBack = promoted, rolledBack
 	return t
 }
 
