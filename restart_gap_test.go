@@ -4,8 +4,10 @@ package baton_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,7 +26,7 @@ func TestRestartAcceptGap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts under load take about ten seconds")
 	}
-	const restarts = 5
+	restarts := restartCount(5)
 	bin := filepath.Join(t.TempDir(), "hello")
 	install(t, build(t, "./examples/hello"), bin)
 	port := freePort(t)
@@ -143,4 +145,12 @@ func TestRestartAcceptGap(t *testing.T) {
 	if len(failed) > 0 {
 		t.Errorf("requests failed across the restarts: %v", failed)
 	}
+}
+
+// restartCount returns n, or BATON_RESTARTS when set, for longer runs.
+func restartCount(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("BATON_RESTARTS")); err == nil && v > 0 && v <= 200 {
+		return v
+	}
+	return n
 }
