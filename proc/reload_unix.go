@@ -124,7 +124,7 @@ func (m *master) reload(waiters []request) {
 	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(at)
 	// NOTE: the new worker and its event appear in the status together.
 	m.mu.Lock()
-	m.cur = c
+	m.setCurLocked(c)
 	if bin != nil {
 		m.bin = bin
 	}
