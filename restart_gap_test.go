@@ -16,7 +16,8 @@ import (
 	"github.com/baton-go/baton/internal/proctest"
 )
 
-// TestRestartAcceptGap restarts examples/hello (SIGUSR2) five times
+// TestRestartAcceptGap restarts examples/hello (SIGUSR2) five times (or
+// BATON_RESTARTS, at most 200, for a longer run)
 // under clients that open a new connection for every request, and measures
 // the longest time without an answer across each restart: the time new
 // connections wait in the backlog because nobody accepts. It requires
