@@ -126,14 +126,20 @@ func (s *Server) finishDrain(ctx context.Context) error {
 	timeout := drainTimeoutOf(cfg)
 	ctx, cancel := context.WithDeadline(ctx, s.drainStart.Add(timeout))
 	defer cancel()
+	// NOTE: stop accepting first. A connection the kernel handed over as
+	// the listener closed reaches the tracker only when Serve's Accept
+	// returns it; a tracker that looked before then would find nothing
+	// left, and http.Server.Shutdown would drop the request it reads on
+	// that connection (the client sees an EOF). Once Serve has returned
+	// for every listener, every accepted connection is tracked, and
+	// Shutdown does not close the listeners again (and report that as an
+	// error).
+	s.serveWG.Wait()
 	served, forced := s.conns.drain(ctx, orDefault(cfg.IdleGrace, DefaultIdleGrace))
 	if forced > 0 {
 		s.Logger().Warn("baton: drain timeout: closed WebSockets that did not finish", "server", s.name, "pid", s.pid,
 			"websockets", forced, "timeout", timeout)
 	}
-	// Serve has returned for every listener, so Shutdown does not close
-	// them again (and report that as an error).
-	s.serveWG.Wait()
 	// HTTP/2 connections are left to Shutdown, which sends them GOAWAY and
 	// waits for their streams, once their clients have seen the
 	// announcement beginDrain sent.

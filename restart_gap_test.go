@@ -4,8 +4,10 @@ package baton_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +16,8 @@ import (
 	"github.com/baton-go/baton/internal/proctest"
 )
 
-// TestRestartAcceptGap restarts examples/hello (SIGUSR2) five times
+// TestRestartAcceptGap restarts examples/hello (SIGUSR2) five times (or
+// BATON_RESTARTS, at most 200, for a longer run)
 // under clients that open a new connection for every request, and measures
 // the longest time without an answer across each restart: the time new
 // connections wait in the backlog because nobody accepts. It requires
@@ -24,7 +27,7 @@ func TestRestartAcceptGap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts under load take about ten seconds")
 	}
-	const restarts = 5
+	restarts := restartCount(5)
 	bin := filepath.Join(t.TempDir(), "hello")
 	install(t, build(t, "./examples/hello"), bin)
 	port := freePort(t)
@@ -143,4 +146,12 @@ func TestRestartAcceptGap(t *testing.T) {
 	if len(failed) > 0 {
 		t.Errorf("requests failed across the restarts: %v", failed)
 	}
+}
+
+// restartCount returns n, or BATON_RESTARTS when set, for longer runs.
+func restartCount(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("BATON_RESTARTS")); err == nil && v > 0 && v <= 200 {
+		return v
+	}
+	return n
 }

@@ -51,8 +51,11 @@ type child struct {
 	failMsg   string
 	crashLine string
 	drainSent bool
-	drained   int              // requests answered while draining, as the worker reported
-	sockets   map[*socket]bool // the sockets this worker asked for
+	drained   int // requests answered while draining, as the worker reported
+	// current is set once c has been the serving worker; guarded by
+	// master.mu, not mu (setCurLocked).
+	current bool
+	sockets map[*socket]bool // the sockets this worker asked for
 }
 
 func newChild(pid, gen int) *child {
@@ -380,7 +383,7 @@ func (m *master) startFirst() (code int, exit bool) {
 		return code, true
 	}
 	m.mu.Lock()
-	m.cur = c
+	m.setCurLocked(c)
 	m.mu.Unlock()
 	m.log.Info("baton: worker ready", "pid", c.pid, "generation", c.gen, "startup", time.Since(c.started).Round(time.Millisecond))
 	m.notify.ready(m.pid)
@@ -472,7 +475,7 @@ func (m *master) respawn() {
 	}
 	ev.OK, ev.NewPID, ev.Generation, ev.HandOff = true, c.pid, c.gen, time.Since(ev.Time)
 	m.mu.Lock()
-	m.cur = c
+	m.setCurLocked(c)
 	m.recordLocked(ev)
 	m.mu.Unlock()
 	m.log.Info("baton: worker respawned", "old_pid", ev.OldPID, "new_pid", c.pid, "generation", c.gen,

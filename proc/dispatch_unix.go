@@ -79,8 +79,7 @@ func (m *master) dispatch(c *child, msg *message) {
 		t := m.counters(c, msg.Report)
 		m.procs.send(c, &message{Type: msgReply, ID: msg.ID, Totals: &t})
 	case msgStatus:
-		st := m.status()
-		m.procs.send(c, &message{Type: msgReply, ID: msg.ID, Status: &st})
+		m.handleStatus(c, msg.ID)
 	default:
 		if msg.ID != 0 {
 			m.procs.send(c, &message{Type: msgReply, ID: msg.ID, Err: fmt.Sprintf("baton: unknown request %q", msg.Type)})

@@ -308,6 +308,7 @@
 //	child_unix.go     the worker lifecycle: spawn, ready, respawn with backoff, drain, kill deadline;
 //	                  and procs, the seam through which the decisions start and signal workers
 //	dispatch_unix.go  the master's side of the control channel
+//	status_unix.go    the status a worker asks for, answered once the asker serves
 //	fds_unix.go       the socket table (its own lock), the socket and its system calls
 //	restart_unix.go   the restart: probe, exec, and the restore of sockets and state
 //	canary_unix.go    the canary reload: which reloads are canaries, the window, verdict, rollback

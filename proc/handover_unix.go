@@ -89,7 +89,7 @@ func (m *master) adoptServing(s *stateServing) bool {
 		}
 		return nil
 	})
-	m.cur = c
+	m.setCurLocked(c) // m.mu is not needed yet: the master does not run
 	return true
 }
 
@@ -116,7 +116,7 @@ func (m *master) replaceServing() (code int, exit bool) {
 		return 0, false
 	}
 	m.mu.Lock()
-	m.cur = c
+	m.setCurLocked(c)
 	if !old.isDone() {
 		m.draining = append(m.draining, old)
 	}

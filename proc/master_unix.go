@@ -54,13 +54,14 @@ type master struct {
 	started      time.Time
 	readyTimeout time.Duration
 	drainTimeout time.Duration
-	bin          *binary  // what workers are started from
-	dev          Builder  // development mode's, or nil
-	devDir       string   // the builder's directory; removed at exit
-	devState     DevState // without Build, which is per worker
-	cur          *child   // the serving worker, or nil while none is
-	starting     *child   // a worker being started
-	draining     []*child // old workers told to drain
+	bin          *binary       // what workers are started from
+	dev          Builder       // development mode's, or nil
+	devDir       string        // the builder's directory; removed at exit
+	devState     DevState      // without Build, which is per worker
+	cur          *child        // the serving worker, or nil while none is; set with setCurLocked
+	curSet       chan struct{} // closed when cur is set; see status_unix.go
+	starting     *child        // a worker being started
+	draining     []*child      // old workers told to drain
 	reloading    bool
 	nextGen      int
 	history      []Event

@@ -131,7 +131,7 @@ func (m *master) reload(waiters []request) {
 	}
 	// NOTE: the new worker and its event appear in the status together.
 	m.mu.Lock()
-	m.cur = c
+	m.setCurLocked(c)
 	if bin != nil {
 		m.bin = bin
 	}
