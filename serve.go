@@ -238,12 +238,18 @@ func (s *Server) recovered(r *Request, p any) {
 		r.resp.abort = true
 		return
 	}
-	stack := r.panicStack
-	if stack == nil {
-		stack = debug.Stack()
+	attrs := []any{"err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path, "pid", s.pid}
+	s.mu.Lock()
+	withStack := !s.cfg.ErrorStackDisabled
+	s.mu.Unlock()
+	if withStack {
+		stack := r.panicStack
+		if stack == nil {
+			stack = debug.Stack()
+		}
+		attrs = append(attrs, "stack", string(stack))
 	}
-	s.Logger().Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
-		"pid", s.pid, "stack", string(stack))
+	s.Logger().Error("baton: handler panic", attrs...)
 	r.resp.fail(http.StatusInternalServerError)
 }
 

@@ -15,3 +15,22 @@ func Wait() { baton.Wait() }
 // Cfg returns the program's configuration: g.Cfg().Get("db.dsn"). See
 // baton.Cfg.
 func Cfg() *baton.Config { return baton.Cfg() }
+
+// Map is a map of string keys to any values, as g.Map is in GoFrame: for
+// JSON responses (r.Response.WriteJson(g.Map{...})) and SetConfigWithMap.
+type Map = map[string]any
+
+// MapStrAny is Map under its other GoFrame name.
+type MapStrAny = map[string]any
+
+// MapStrStr is a map of strings to strings.
+type MapStrStr = map[string]string
+
+// Slice is a slice of any values, as g.Slice is in GoFrame.
+type Slice = []any
+
+// SliceStr is a slice of strings.
+type SliceStr = []string
+
+// SliceInt is a slice of ints.
+type SliceInt = []int
