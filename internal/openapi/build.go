@@ -173,23 +173,39 @@ func (b *builder) operation(method string, op Operation) (*openapi3.Operation, e
 	o.Responses.Set("200", &openapi3.ResponseRef{Value: ok})
 	o.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().
 		WithDescription("An error: a non-zero code and its message; the status says what happened").
-		WithJSONSchemaRef(envelope(nil))})
+		WithJSONSchemaRef(errorEnvelope())})
 	return o, nil
 }
 
-// envelope is the JSON envelope around data (none when nil).
+// envelope is the JSON envelope around data; data is null when there is
+// no response type.
 func envelope(data *openapi3.SchemaRef) *openapi3.SchemaRef {
 	s := openapi3.NewObjectSchema()
 	code := openapi3.NewIntegerSchema()
 	code.Description = "0 on success, else an error code"
 	s.Properties["code"] = &openapi3.SchemaRef{Value: code}
 	s.Properties["message"] = &openapi3.SchemaRef{Value: openapi3.NewStringSchema()}
-	s.Required = []string{"code", "message"}
-	if data != nil {
-		s.Properties["data"] = data
-		s.Required = append(s.Required, "data")
+	if data == nil {
+		data = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"null"}}}
 	}
+	s.Properties["data"] = data
+	s.Required = []string{"code", "message", "data"}
 	return &openapi3.SchemaRef{Value: s}
+}
+
+// errorEnvelope is the envelope of an error: data is null, or for a
+// binding or validation error (400) the list of the fields that failed.
+func errorEnvelope() *openapi3.SchemaRef {
+	field := openapi3.NewObjectSchema()
+	for _, n := range []string{"field", "rule", "message"} {
+		field.Properties[n] = &openapi3.SchemaRef{Value: openapi3.NewStringSchema()}
+	}
+	field.Required = []string{"field", "rule", "message"}
+	field.Properties["field"].Value.Description = "the json name, dotted for a nested field"
+	list := openapi3.NewArraySchema()
+	list.Items = &openapi3.SchemaRef{Value: field}
+	list.Type = &openapi3.Types{"array", "null"}
+	return envelope(&openapi3.SchemaRef{Value: list})
 }
 
 // location is where a request field comes from, by the binding's rules.

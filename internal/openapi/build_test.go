@@ -280,11 +280,17 @@ func TestResponses(t *testing.T) {
 		t.Error(`a json:"-" field is in the schema`)
 	}
 	del := doc.Paths.Value("/users/{id}").Delete.Responses.Status(200).Value
-	if _, ok := del.Content.Get("application/json").Schema.Value.Properties["data"]; ok {
-		t.Error("an operation without a response has data in its envelope")
+	if d := del.Content.Get("application/json").Schema.Value.Properties["data"]; d == nil || !d.Value.Type.Is("null") {
+		t.Errorf("data of an operation without a response = %v, want null", d)
 	}
-	if doc.Paths.Value("/users").Get.Responses.Default() == nil {
-		t.Error("no default (error) response")
+	def := doc.Paths.Value("/users").Get.Responses.Default()
+	if def == nil {
+		t.Fatal("no default (error) response")
+	}
+	fieldList := def.Value.Content.Get("application/json").Schema.Value.Properties["data"].Value
+	if !fieldList.Type.Includes("array") || !fieldList.Type.Includes("null") ||
+		!slices.Equal(fieldList.Items.Value.Required, []string{"field", "rule", "message"}) {
+		t.Errorf("error data = %v %v, want null or a list of fields", fieldList.Type, fieldList.Items)
 	}
 }
 
