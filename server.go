@@ -289,6 +289,7 @@ type Server struct {
 	views    atomic.Pointer[viewCache]
 	sessions atomic.Pointer[sessionManager]
 	hooks    atomic.Pointer[hookSet] // nil: no hook nor status handler
+	apiDoc   apiDoc                  // SetOpenApiPath, SetSwaggerPath
 }
 
 type serverState int
