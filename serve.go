@@ -242,9 +242,14 @@ func (s *Server) recovered(r *Request, p any) {
 	if stack == nil {
 		stack = debug.Stack()
 	}
+	s.logPanic(r, p, stack)
+	r.resp.fail(http.StatusInternalServerError)
+}
+
+// logPanic logs a handler's panic with its stack.
+func (s *Server) logPanic(r *Request, p any, stack []byte) {
 	s.Logger().Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
 		"pid", s.pid, "stack", string(stack))
-	r.resp.fail(http.StatusInternalServerError)
 }
 
 // done saves the session, if used, sends the response, logs it, and puts

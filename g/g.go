@@ -15,3 +15,7 @@ func Wait() { baton.Wait() }
 // Cfg returns the program's configuration: g.Cfg().Get("db.dsn"). See
 // baton.Cfg.
 func Cfg() *baton.Config { return baton.Cfg() }
+
+// Meta marks a request struct of a typed handler and carries its route in
+// its tags: g.Meta `path:"/user" method:"post"`. See baton.Meta.
+type Meta = baton.Meta
