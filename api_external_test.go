@@ -592,3 +592,47 @@ func TestRequestFromCtx(t *testing.T) {
 		t.Error("RequestFromCtx of a background context is not nil")
 	}
 }
+
+type apiSignupReq struct {
+	g.Meta `path:"/signup" method:"post"`
+	Name   string `json:"name" v:"required|length:3,10#name is required|name must be 3-10 characters"`
+	Age    int    `json:"age" v:"min:18"`
+	Email  string `json:"email" v:"email"`
+}
+
+type apiSignup struct{}
+
+func (apiSignup) Signup(ctx context.Context, req *apiSignupReq) (*apiOK, error) { return &apiOK{}, nil }
+
+type apiBadRuleReq struct {
+	g.Meta `path:"/bad" method:"post"`
+	Name   string `json:"name" v:"length:x"`
+}
+
+type apiBadRule struct{}
+
+func (apiBadRule) Make(ctx context.Context, req *apiBadRuleReq) (*apiOK, error) { return nil, nil }
+
+func TestAPIValidation(t *testing.T) {
+	s := bindServer(t)
+	s.Group("/", func(g *baton.RouterGroup) { g.Bind(apiSignup{}) })
+	runAPIExchanges(t, s, []apiExchange{
+		{name: "valid", method: "POST", url: "/signup", ctype: jsonType,
+			body: `{"name":"bobby","age":20,"email":"b@example.com"}`, status: 200,
+			want: `{"code":0,"message":"","data":{}}`},
+		{name: "every failing field, custom messages", method: "POST", url: "/signup", ctype: jsonType,
+			body: `{"name":"bo","age":12,"email":"nope"}`, status: 400,
+			want: `{"code":51,"message":"name: name must be 3-10 characters; age: ` + "The age value `12` must be equal or greater than 18" + `; email: ` + "The email value `nope` is not a valid email address" + `","data":[` +
+				`{"field":"name","rule":"length","message":"name must be 3-10 characters"},` +
+				`{"field":"age","rule":"min","message":"` + "The age value `12` must be equal or greater than 18" + `"},` +
+				`{"field":"email","rule":"email","message":"` + "The email value `nope` is not a valid email address" + `"}]}`},
+		{name: "required", method: "POST", url: "/signup", ctype: jsonType, body: `{"age":30}`, status: 400,
+			want: `{"code":51,"message":"name: name is required","data":[{"field":"name","rule":"required","message":"name is required"}]}`},
+	})
+	msg := bindPanic(t, func() { s.Group("/", func(g *baton.RouterGroup) { g.Bind(apiBadRule{}) }) })
+	for _, w := range []string{"apiBadRule.Make", "Name", "length"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("panic %q lacks %q", msg, w)
+		}
+	}
+}

@@ -10,11 +10,6 @@ import (
 // defaults, the binding, the validation, the call (a panic in it becomes
 // a 500 result), and the result writer.
 
-// ruleCompiler compiles the v rules of a request type into a check that
-// returns the failing fields, or nil when the type has no rule. It is nil
-// while no validator is linked in.
-var ruleCompiler func(t reflect.Type) (func(v reflect.Value) []FieldError, error)
-
 // apiHandler is a typed function bound to a route.
 type apiHandler struct {
 	fn    reflect.Value
@@ -35,10 +30,8 @@ func newAPIHandler(g *RouterGroup, fn *apiFunc, methods []string, path string) (
 		return nil, err
 	}
 	h := &apiHandler{fn: fn.fn, bind: b, group: g}
-	if ruleCompiler != nil {
-		if h.check, err = ruleCompiler(fn.req); err != nil {
-			return nil, err
-		}
+	if h.check, err = compileRules(fn.req); err != nil {
+		return nil, err
 	}
 	return h, nil
 }
