@@ -129,6 +129,9 @@ func (tab *bindTable) walk(t reflect.Type, index []int) error {
 			p = f.Tag.Get("param")
 		}
 		p, _, _ = strings.Cut(p, ",")
+		if p == "-" {
+			continue
+		}
 		switch {
 		case bf.name != "":
 			if p != "" && p != bf.name {
@@ -173,6 +176,15 @@ func (tab *bindTable) walk(t reflect.Type, index []int) error {
 		tab.fields = append(tab.fields, bf)
 	}
 	return nil
+}
+
+// paramName is the name Parse and Var.Scan read the field by: the p tag
+// first, as GoFrame's gconv does, then the json tag, then the Go name.
+func (f *bindField) paramName() string {
+	if f.alt != "" {
+		return f.alt
+	}
+	return f.name
 }
 
 // setDefault sets fv from a d tag: a slice from its comma-separated
