@@ -283,15 +283,12 @@ func parseConfig(path string) (*configData, error) {
 			if k.Value != "server" {
 				name = strings.TrimPrefix(k.Value, "server.")
 			}
-			sf, warns, err := decodeSection[serverFile](path, k.Value, v)
+			sf, at, warns, err := decodeServerSection(path, k.Value, v)
 			if err != nil {
 				return nil, err
 			}
-			if err := sf.validate(path, k.Value, v); err != nil {
-				return nil, err
-			}
 			d.servers[name] = sf
-			d.nodes[name] = sectionNode{key: k.Value, node: v}
+			d.nodes[name] = at
 			d.warns = append(d.warns, warns...)
 		case k.Value == "graceful" || k.Value == "dev":
 			sub := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{k, v}}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"net/http"
 	"reflect"
 	"slices"
 	"sort"
@@ -21,35 +23,90 @@ import (
 
 // serverFile is a server section of the file.
 type serverFile struct {
-	Address           stringList    `yaml:"address"`
-	HTTPSAddress      stringList    `yaml:"httpsAddress"`
-	HTTPSCertFile     string        `yaml:"httpsCertFile"`
-	HTTPSKeyFile      string        `yaml:"httpsKeyFile"`
-	ServerRoot        string        `yaml:"serverRoot"`
-	IndexFiles        []string      `yaml:"indexFiles"`
-	DirectoryListing  bool          `yaml:"directoryListing"`
-	ServeDotFiles     bool          `yaml:"serveDotFiles"`
-	ReadHeaderTimeout time.Duration `yaml:"readHeaderTimeout"`
-	ReadTimeout       time.Duration `yaml:"readTimeout"`
-	WriteTimeout      time.Duration `yaml:"writeTimeout"`
-	SendTimeout       time.Duration `yaml:"sendTimeout"`
-	IdleTimeout       time.Duration `yaml:"idleTimeout"`
-	MaxHeaderBytes    int           `yaml:"maxHeaderBytes"`
-	MaxBodySize       byteSize      `yaml:"maxBodySize"`
-	DrainTimeout      time.Duration `yaml:"drainTimeout"`
-	ReadyTimeout      time.Duration `yaml:"readyTimeout"`
-	IdleGrace         time.Duration `yaml:"idleGrace"`
-	AccessLog         *bool         `yaml:"accessLog"`
-	LogLevel          string        `yaml:"logLevel"`
-	TrustedProxies    stringList    `yaml:"trustedProxies"`
-	ClientIPHeader    string        `yaml:"clientIpHeader"`
-	AllowedHosts      stringList    `yaml:"allowedHosts"`
+	Address           stringList        `yaml:"address"`
+	HTTPSAddress      stringList        `yaml:"httpsAddress"`
+	HTTPSCertFile     string            `yaml:"httpsCertFile"`
+	HTTPSKeyFile      string            `yaml:"httpsKeyFile"`
+	ServerRoot        string            `yaml:"serverRoot"`
+	IndexFiles        []string          `yaml:"indexFiles"`
+	SearchPaths       stringList        `yaml:"searchPaths"`
+	StaticPaths       []staticFile      `yaml:"staticPaths"`
+	Rewrites          map[string]string `yaml:"rewrites"`
+	DirectoryListing  *bool             `yaml:"directoryListing"`
+	ServeDotFiles     *bool             `yaml:"serveDotFiles"`
+	ReadHeaderTimeout time.Duration     `yaml:"readHeaderTimeout"`
+	ReadTimeout       time.Duration     `yaml:"readTimeout"`
+	WriteTimeout      time.Duration     `yaml:"writeTimeout"`
+	SendTimeout       time.Duration     `yaml:"sendTimeout"`
+	IdleTimeout       time.Duration     `yaml:"idleTimeout"`
+	MaxHeaderBytes    int               `yaml:"maxHeaderBytes"`
+	MaxBodySize       byteSize          `yaml:"maxBodySize"`
+	DrainTimeout      time.Duration     `yaml:"drainTimeout"`
+	ReadyTimeout      time.Duration     `yaml:"readyTimeout"`
+	IdleGrace         time.Duration     `yaml:"idleGrace"`
+	AccessLog         *bool             `yaml:"accessLog"`
+	ErrorStack        *bool             `yaml:"errorStack"`
+	LogLevel          string            `yaml:"logLevel"`
+	TrustedProxies    stringList        `yaml:"trustedProxies"`
+	ClientIPHeader    string            `yaml:"clientIpHeader"`
+	AllowedHosts      stringList        `yaml:"allowedHosts"`
 	Admin             struct {
 		Token          string   `yaml:"token"`
 		AllowLocal     *bool    `yaml:"allowLocal"`
 		Allow          []string `yaml:"allow"`
 		TrustedProxies []string `yaml:"trustedProxies"` // deprecated: trustedProxies
 	} `yaml:"admin"`
+	Cookie struct {
+		Path     string        `yaml:"path"`
+		Domain   string        `yaml:"domain"`
+		MaxAge   time.Duration `yaml:"maxAge"`
+		SameSite string        `yaml:"sameSite"`
+		HttpOnly *bool         `yaml:"httpOnly"`
+		Secure   *bool         `yaml:"secure"`
+	} `yaml:"cookie"`
+	Session struct {
+		CookieName string        `yaml:"cookieName"`
+		TTL        time.Duration `yaml:"ttl"`
+		Dir        string        `yaml:"dir"`
+	} `yaml:"session"`
+}
+
+// staticFile is an entry of staticPaths: a URL prefix served from a directory.
+type staticFile struct {
+	Prefix string `yaml:"prefix"`
+	Path   string `yaml:"path"`
+}
+
+// decodeServerSection decodes the server section node, whose key is
+// prefix, after renaming GoFrame's keys to baton's (config_gf.go), and
+// validates it. It returns the section, where its keys are for error
+// messages, and the warnings: keys it does not know, GoFrame keys baton
+// does not take.
+func decodeServerSection(path, prefix string, node *yaml.Node) (*serverFile, sectionNode, []string, error) {
+	n := copyNode(node)
+	gfWarns, renamed, err := gfAliases(path, prefix, n)
+	if err != nil {
+		return nil, sectionNode{}, nil, err
+	}
+	at := sectionNode{key: prefix, node: n, written: renamed}
+	sf, warns, err := decodeSection[serverFile](path, prefix, n)
+	if err != nil {
+		return nil, at, nil, at.rename(err)
+	}
+	if err := sf.validate(path, at); err != nil {
+		return nil, at, nil, err
+	}
+	return sf, at, append(gfWarns, warns...), nil
+}
+
+// copyNode copies a node and everything under it.
+func copyNode(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, sub := range n.Content {
+		c.Content[i] = copyNode(sub)
+	}
+	return &c
 }
 
 // stringList is a string or a list of strings.
@@ -100,8 +157,7 @@ func (b *byteSize) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // validate checks values that decode but make no sense.
-func (sf *serverFile) validate(path, prefix string, node *yaml.Node) error {
-	at := sectionNode{key: prefix, node: node}
+func (sf *serverFile) validate(path string, at sectionNode) error {
 	bad := func(key, msg string) error { return at.errorAt(path, key, msg) }
 	for _, list := range []struct {
 		key   string
@@ -149,7 +205,31 @@ func (sf *serverFile) validate(path, prefix string, node *yaml.Node) error {
 	if _, err := clientIPHeader(sf.ClientIPHeader); err != nil {
 		return bad("clientIpHeader", fmt.Sprintf("%q is not X-Forwarded-For, X-Real-IP or Forwarded", sf.ClientIPHeader))
 	}
+	if _, err := checkRewrites(sf.Rewrites); err != nil {
+		return bad("rewrites", err.Error())
+	}
+	for _, p := range sf.StaticPaths {
+		if !strings.HasPrefix(p.Prefix, "/") || p.Path == "" {
+			return bad("staticPaths", fmt.Sprintf("%+v: each entry needs a prefix starting with / and a path", p))
+		}
+	}
+	if _, ok := sameSiteModes[strings.ToLower(sf.Cookie.SameSite)]; !ok {
+		return bad("cookie.sameSite", fmt.Sprintf("%q is not lax, strict or none", sf.Cookie.SameSite))
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"cookie.maxAge", sf.Cookie.MaxAge}, {"session.ttl", sf.Session.TTL}} {
+		if d.v < 0 {
+			return bad(d.key, "a duration must not be negative")
+		}
+	}
 	return nil
+}
+
+// sameSiteModes are the values of cookie.sameSite; "" leaves baton's default.
+var sameSiteModes = map[string]http.SameSite{
+	"": 0, "lax": http.SameSiteLaxMode, "strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode,
 }
 
 // apply sets the fields the file names on c.
@@ -177,8 +257,26 @@ func (sf *serverFile) apply(c *ServerConfig) {
 	if len(sf.IndexFiles) > 0 {
 		c.IndexFiles = slices.Clone(sf.IndexFiles)
 	}
-	c.DirectoryListing = c.DirectoryListing || sf.DirectoryListing
-	c.ServeDotFiles = c.ServeDotFiles || sf.ServeDotFiles
+	if len(sf.SearchPaths) > 0 {
+		c.SearchPaths = slices.Clone(sf.SearchPaths)
+	}
+	if len(sf.StaticPaths) > 0 {
+		c.StaticPaths = nil
+		for _, p := range sf.StaticPaths {
+			c.StaticPaths = append(c.StaticPaths, StaticPath{Prefix: p.Prefix, Path: p.Path})
+		}
+	}
+	if len(sf.Rewrites) > 0 {
+		c.Rewrites = maps.Clone(sf.Rewrites)
+	}
+	setBool := func(dst *bool, v *bool, invert bool) {
+		if v != nil {
+			*dst = *v != invert
+		}
+	}
+	setBool(&c.DirectoryListing, sf.DirectoryListing, false)
+	setBool(&c.ServeDotFiles, sf.ServeDotFiles, false)
+	setBool(&c.ErrorStackDisabled, sf.ErrorStack, true)
 	set(&c.ReadHeaderTimeout, sf.ReadHeaderTimeout)
 	set(&c.ReadTimeout, sf.ReadTimeout)
 	set(&c.WriteTimeout, sf.WriteTimeout)
@@ -220,22 +318,75 @@ func (sf *serverFile) apply(c *ServerConfig) {
 	if len(sf.Admin.TrustedProxies) > 0 {
 		c.Admin.TrustedProxies = slices.Clone(sf.Admin.TrustedProxies)
 	}
+	sf.applyCookies(c)
+}
+
+// applyCookies sets the cookie and session settings the file names on c.
+func (sf *serverFile) applyCookies(c *ServerConfig) {
+	fc, fs := &sf.Cookie, &sf.Session
+	if fc.Path != "" {
+		c.Cookie.Path = fc.Path
+	}
+	if fc.Domain != "" {
+		c.Cookie.Domain = fc.Domain
+	}
+	if fc.MaxAge != 0 {
+		c.Cookie.MaxAge = fc.MaxAge
+	}
+	if fc.SameSite != "" {
+		c.Cookie.SameSite = sameSiteModes[strings.ToLower(fc.SameSite)]
+	}
+	if fc.HttpOnly != nil {
+		c.Cookie.DisableHttpOnly = !*fc.HttpOnly
+	}
+	if fc.Secure != nil {
+		c.Cookie.Secure = *fc.Secure
+	}
+	if fs.CookieName != "" {
+		c.Session.CookieName = fs.CookieName
+	}
+	if fs.TTL != 0 {
+		c.Session.TTL = fs.TTL
+	}
+	if fs.Dir != "" {
+		c.Session.Dir = fs.Dir
+	}
 }
 
 // sectionNode locates a server section in the file: its key ("server",
 // "server.api") and its mapping.
 type sectionNode struct {
-	key  string
-	node *yaml.Node
+	key     string
+	node    *yaml.Node
+	written map[string]string // baton's key -> GoFrame's, as the file has it
 }
 
-// errorAt is a ConfigError about key of the section, at the key's line.
+// errorAt is a ConfigError about key of the section, at the key's line,
+// named as the file writes it.
 func (at sectionNode) errorAt(path, key, msg string) *ConfigError {
 	line := 0
 	if n := findNode(at.node, key); n != nil {
 		line = n.Line
 	}
+	if w, ok := at.written[key]; ok {
+		key = w
+	}
 	return &ConfigError{File: path, Line: line, Key: at.key + "." + key, Msg: msg}
+}
+
+// rename makes a ConfigError of the decoder name the key as the file
+// writes it.
+func (at sectionNode) rename(err error) error {
+	ce, ok := err.(*ConfigError)
+	if !ok {
+		return err
+	}
+	if rel, ok := strings.CutPrefix(ce.Key, at.key+"."); ok {
+		if w, ok := at.written[rel]; ok {
+			ce.Key = at.key + "." + w
+		}
+	}
+	return ce
 }
 
 // fileRootError returns why the server root of c, which the file's

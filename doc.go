@@ -264,6 +264,8 @@
 //	reload_windows.go  the same on Windows: restart in a new process
 //	config.go          Config, the file and its values
 //	config_server.go   the server sections of the file and how they apply
+//	config_gf.go       GoFrame's keys in a server section: renamed, or reported
+//	config_map.go      SetConfigWithMap: the same keys from code
 //	clientip.go        trusted proxies and the client address
 //	cookie.go          cookies
 //	session*.go        sessions and their stores

@@ -260,6 +260,14 @@ func TestStatusHandlers(t *testing.T) {
 			method: "GET", path: "/user/9", status: 404, body: "custom", wantType: "text/html",
 		},
 		{
+			name: "WriteOver replaces the handler's body and keeps the status",
+			setup: func(s *baton.Server) {
+				s.BindStatusHandler(404, func(r *baton.Request) { r.Response.WriteOver("<p>not here</p>") })
+				s.BindHandler("/user/{id}", func(r *baton.Request) { r.Response.WriteStatus(http.StatusNotFound, "no user") })
+			},
+			method: "GET", path: "/user/9", status: 404, body: "<p>not here</p>",
+		},
+		{
 			name: "handler status with WriteHeader",
 			setup: func(s *baton.Server) {
 				s.BindStatusHandlerByMap(map[int]baton.HandlerFunc{418: custom("teapot"), 404: custom("x")})

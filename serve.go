@@ -238,18 +238,24 @@ func (s *Server) recovered(r *Request, p any) {
 		r.resp.abort = true
 		return
 	}
-	stack := r.panicStack
-	if stack == nil {
-		stack = debug.Stack()
-	}
-	s.logPanic(r, p, stack)
+	s.logPanic(r, p, r.panicStack)
 	r.resp.fail(http.StatusInternalServerError)
 }
 
-// logPanic logs a handler's panic with its stack.
+// logPanic logs a handler's panic, with its stack unless
+// ServerConfig.ErrorStackDisabled; a nil stack is taken here.
 func (s *Server) logPanic(r *Request, p any, stack []byte) {
-	s.Logger().Error("baton: handler panic", "err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path,
-		"pid", s.pid, "stack", string(stack))
+	attrs := []any{"err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path, "pid", s.pid}
+	s.mu.Lock()
+	withStack := !s.cfg.ErrorStackDisabled
+	s.mu.Unlock()
+	if withStack {
+		if stack == nil {
+			stack = debug.Stack()
+		}
+		attrs = append(attrs, "stack", string(stack))
+	}
+	s.Logger().Error("baton: handler panic", attrs...)
 }
 
 // done saves the session, if used, sends the response, logs it, and puts

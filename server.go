@@ -179,6 +179,9 @@ type ServerConfig struct {
 	LogLevel string
 	// AccessLogDisabled turns the access log off.
 	AccessLogDisabled bool
+	// ErrorStackDisabled leaves the stack out of the error log line of a
+	// handler that panicked. If false, the line has the stack.
+	ErrorStackDisabled bool
 
 	// TrustedProxies lists the networks (CIDR, such as "10.0.0.0/8", or
 	// single addresses) of the reverse proxies in front of the server. Of

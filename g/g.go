@@ -19,3 +19,22 @@ func Cfg() *baton.Config { return baton.Cfg() }
 // Meta marks a request struct of a typed handler and carries its route in
 // its tags: g.Meta `path:"/user" method:"post"`. See baton.Meta.
 type Meta = baton.Meta
+
+// Map is a map of string keys to any values, as g.Map is in GoFrame: for
+// JSON responses (r.Response.WriteJson(g.Map{...})) and SetConfigWithMap.
+type Map = map[string]any
+
+// MapStrAny is Map under its other GoFrame name.
+type MapStrAny = map[string]any
+
+// MapStrStr is a map of strings to strings.
+type MapStrStr = map[string]string
+
+// Slice is a slice of any values, as g.Slice is in GoFrame.
+type Slice = []any
+
+// SliceStr is a slice of strings.
+type SliceStr = []string
+
+// SliceInt is a slice of ints.
+type SliceInt = []int
