@@ -83,12 +83,7 @@ func (s *Server) SetSwaggerPath(path string) {
 // OpenApi returns the server's OpenAPI 3.1 document in JSON, as
 // SetOpenApiPath serves it.
 func (s *Server) OpenApi() ([]byte, error) {
-	var ops []openapi.Operation
-	// The typed handlers' side of the router provides operations; until it
-	// does, the document lists none.
-	if o, ok := any(s).(interface{ operations() []openapi.Operation }); ok {
-		ops = o.operations()
-	}
+	ops := s.operations()
 	d := &s.apiDoc
 	d.mu.Lock()
 	defer d.mu.Unlock()
