@@ -407,12 +407,10 @@ func (f *bindField) lookup(src url.Values, fv reflect.Value, errs *[]FieldError)
 		}
 		return nil
 	}
-	for k, vs := range src {
-		if strings.EqualFold(strings.TrimSuffix(k, "[]"), f.goName) || strings.EqualFold(strings.TrimSuffix(k, "[]"), f.name) {
-			return vs
-		}
+	if vs := foldLookup(src, f.goName); vs != nil {
+		return vs
 	}
-	return nil
+	return foldLookup(src, f.name)
 }
 
 // setFiles sets an upload field from the multipart form.

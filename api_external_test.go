@@ -636,3 +636,90 @@ func TestAPIValidation(t *testing.T) {
 		}
 	}
 }
+
+type apiParseBase struct {
+	Lang string `json:"lang"`
+}
+
+type apiParseForm struct {
+	apiParseBase
+	Name  string `p:"username" json:"name"`
+	Count int
+}
+
+// Parse and Var.Scan read a struct by the same field table as typed
+// handlers: embedded structs flattened, the p tag first.
+func TestParseByFieldTable(t *testing.T) {
+	s := bindServer(t)
+	s.BindHandler("/parse", func(r *baton.Request) {
+		var f apiParseForm
+		if err := r.Parse(&f); err != nil {
+			r.Response.WriteError(err)
+			return
+		}
+		var v apiParseForm
+		if err := r.GetVar("obj").Scan(&v); err != nil {
+			r.Response.WriteError(err)
+			return
+		}
+		r.Response.WriteJson([]apiParseForm{f, v})
+	})
+	rows := []struct{ name, url, body, want string }{
+		{"query", `/parse?lang=fr&username=bo&count=3`, "",
+			`[{"lang":"fr","name":"bo","Count":3},{"lang":"","name":"","Count":0}]`},
+		{"json body and Scan", `/parse`, `{"lang":"de","username":"cy","Count":2,"obj":{"lang":"it","username":"di","count":4}}`,
+			`[{"lang":"de","name":"cy","Count":2},{"lang":"it","name":"di","Count":4}]`},
+	}
+	for _, x := range rows {
+		t.Run(x.name, func(t *testing.T) {
+			var body io.Reader
+			method := "GET"
+			if x.body != "" {
+				body, method = strings.NewReader(x.body), "POST"
+			}
+			req := httptest.NewRequest(method, x.url, body)
+			req.Header.Set("Content-Type", jsonType)
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != 200 || !jsonEqual(rec.Body.String(), x.want) {
+				t.Errorf("%s %q: got %d %s, want 200 %s", x.url, x.body, rec.Code, rec.Body, x.want)
+			}
+		})
+	}
+}
+
+type apiExitReq struct {
+	g.Meta `method:"get"`
+	Mode   string `json:"mode"`
+}
+
+func TestAPIExitAndAbort(t *testing.T) {
+	s := bindServer(t)
+	after := ""
+	s.Use(func(r *baton.Request) {
+		r.Middleware.Next()
+		after = "middleware resumed"
+	})
+	s.BindHandler("/exit", func(ctx context.Context, req *apiExitReq) (*apiOK, error) {
+		r := baton.RequestFromCtx(ctx)
+		r.Response.WriteStatus(http.StatusTeapot, "short and stout")
+		r.Exit()
+		return &apiOK{}, nil
+	})
+	s.Group("/v", func(grp *baton.RouterGroup) {
+		grp.PUT("/put", func(ctx context.Context, req *apiExitReq) (*apiExitReq, error) { return req, nil })
+	})
+	runAPIExchanges(t, s, []apiExchange{
+		{name: "Exit in a typed handler keeps what it wrote", method: "GET", url: "/exit", status: 418, want: "short and stout"},
+		{name: "typed func on a group verb", method: "PUT", url: "/v/put", ctype: jsonType, body: `{"mode":"m"}`, status: 200,
+			want: `{"code":0,"message":"","data":{"mode":"m"}}`},
+		{name: "the verb's method, not the Meta's", method: "GET", url: "/v/put", status: 405, want: "Method Not Allowed"},
+	})
+	if after != "middleware resumed" {
+		t.Errorf("middleware after Next: %q", after)
+	}
+	msg := bindPanic(t, func() { s.SetResultWriter(baton.RawJSONWriter) })
+	if !strings.Contains(msg, "SetResultWriter") || !strings.Contains(msg, "after the server started") {
+		t.Errorf("SetResultWriter once serving: panic %q", msg)
+	}
+}

@@ -480,8 +480,9 @@ func jsonError(err error) error {
 
 // Parse fills the struct pointed to by v from the request: first the JSON
 // body (if the request has one), then form values, query values and path
-// parameters, matched to fields by their p tag (GoFrame's), json tag or
-// name, each source overriding the one before. A slice field takes every
+// parameters, matched to fields (embedded structs flattened) by their p
+// tag (GoFrame's), json tag or Go name, the Go name in any case, each
+// source overriding the one before. A slice field takes every
 // value of its key, or of key[] (a[]=1&a[]=2); a map field takes the keys
 // m[k]=v. A malformed body or a value that does not fit its field returns
 // an *HTTPError with status 400 (413 for a body over the limit) whose
@@ -577,6 +578,8 @@ func fillStruct(sv reflect.Value, tab *bindTable, sources []url.Values) error {
 				if m, ok := formMap(src)[name].(map[string]any); ok {
 					vals, sub = nil, m
 				}
+			} else if vs := foldLookup(src, f.goName); vs != nil {
+				vals, sub = vs, nil
 			}
 		}
 		var err error
@@ -590,6 +593,17 @@ func fillStruct(sv reflect.Value, tab *bindTable, sources []url.Values) error {
 		}
 		if err != nil {
 			return &HTTPError{Status: http.StatusBadRequest, Message: fmt.Sprintf("field %q: %v", name, err), Err: err}
+		}
+	}
+	return nil
+}
+
+// foldLookup returns the values of the key of src that is name, or
+// name[], in another case, as GoFrame matches a field's Go name.
+func foldLookup(src url.Values, name string) []string {
+	for k, vs := range src {
+		if strings.EqualFold(strings.TrimSuffix(k, "[]"), name) {
+			return vs
 		}
 	}
 	return nil
