@@ -268,6 +268,7 @@
 //	api_result.go      Error, NewError, the envelope and the ResultWriters
 //	api_vrule.go       the v rules, through internal/vrule
 //	api_openapi.go     the bound operations, for internal/openapi
+//	openapi.go         the document and its docs page: SetOpenApiPath, SetSwaggerPath
 //	request_getters.go the GoFrame getters: GetVar, GetQuery, GetForm, GetMap, GetBody,
 //	                   SetParam, SetCtxVar; a[]= and m[k]= keys
 //	var.go             Var, a request value with typed conversions
@@ -297,6 +298,9 @@
 //	internal/watch     file watching, for every watcher (config, certificates,
 //	                   static files in development, the dev builder, the binary)
 //	internal/devbuild  development mode in the master: sources, go build, reloads
+//	internal/vrule     GoFrame's v rules, compiled once per type
+//	internal/openapi   the OpenAPI 3.1 document of the typed handlers
+//	internal/swaggerui the docs page: Swagger UI, embedded
 //	pending_*.go, tcpinfo_*.go  what the kernel says of a socket
 //
 // # NOTES
