@@ -314,3 +314,29 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParse: any tag either parses into rules whose checks run without a
+// panic on a string and a number, or is an error; never a panic.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"required|length:6,16#a|b", "regex:^(a|b)$|min:1", "in:a,b|not-in:c", "between:1,x",
+		"min-length:3|max-length:2", "email|url|date|integer|float|boolean", "#", "|", "regex:#",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, tag string) {
+		rules, err := Parse(tag)
+		if err != nil {
+			return
+		}
+		for _, r := range rules {
+			for _, v := range []reflect.Value{reflect.ValueOf("x1"), reflect.ValueOf(7)} {
+				if r.IsLength() {
+					r.holdsLength(len(tag))
+					continue
+				}
+				r.holds(v)
+			}
+		}
+	})
+}
