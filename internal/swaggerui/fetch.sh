@@ -14,4 +14,5 @@ for f in swagger-ui-bundle.js swagger-ui.css; do
 done
 cp "$tmp/package/LICENSE" "$tmp/package/NOTICE" "$tmp/package/swagger-ui-bundle.js.LICENSE.txt" assets/
 echo "$version" > assets/VERSION
+sed -i "s/^const version = .*/const version = \"$version\" \/\/ TestVersion checks it against assets\/VERSION/" swaggerui.go
 ls -l assets

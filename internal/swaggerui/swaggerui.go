@@ -16,13 +16,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 //go:embed assets
 var assets embed.FS
 
 // version is the vendored release, part of the assets' ETags.
-var version = strings.TrimSpace(string(must(assets.ReadFile("assets/VERSION"))))
+const version = "5.35.0" // TestVersion checks it against assets/VERSION
 
 func must(b []byte, err error) []byte {
 	if err != nil {
@@ -38,12 +39,17 @@ type asset struct {
 	gzipped     bool
 }
 
-var files = map[string]asset{
-	"swagger-ui-bundle.js": {must(assets.ReadFile("assets/swagger-ui-bundle.js.gz")), "text/javascript; charset=utf-8", true},
-	"swagger-ui.css":       {must(assets.ReadFile("assets/swagger-ui.css.gz")), "text/css; charset=utf-8", true},
-	"init.js":              {must(assets.ReadFile("assets/init.js")), "text/javascript; charset=utf-8", false},
-	"LICENSE":              {must(assets.ReadFile("assets/LICENSE")), "text/plain; charset=utf-8", false},
-}
+// files are read at the first use of a page: ReadFile copies, and a
+// program that serves no docs page (or its master, which serves nothing)
+// should not hold half a megabyte for it.
+var files = sync.OnceValue(func() map[string]asset {
+	return map[string]asset{
+		"swagger-ui-bundle.js": {must(assets.ReadFile("assets/swagger-ui-bundle.js.gz")), "text/javascript; charset=utf-8", true},
+		"swagger-ui.css":       {must(assets.ReadFile("assets/swagger-ui.css.gz")), "text/css; charset=utf-8", true},
+		"init.js":              {must(assets.ReadFile("assets/init.js")), "text/javascript; charset=utf-8", false},
+		"LICENSE":              {must(assets.ReadFile("assets/LICENSE")), "text/plain; charset=utf-8", false},
+	}
+})
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en">
@@ -103,7 +109,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write(h.page)
 		return
 	}
-	a, ok := files[strings.TrimPrefix(rest, "/")]
+	a, ok := files()[strings.TrimPrefix(rest, "/")]
 	if !ok {
 		http.NotFound(w, r)
 		return

@@ -82,3 +82,10 @@ func TestPageHeaders(t *testing.T) {
 		t.Errorf("X-Content-Type-Options = %q", got)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	b, err := assets.ReadFile("assets/VERSION")
+	if err != nil || strings.TrimSpace(string(b)) != version {
+		t.Errorf("assets/VERSION = %q (%v), want %q: update version with fetch.sh", b, err, version)
+	}
+}
