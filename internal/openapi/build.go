@@ -2,13 +2,15 @@ package openapi
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/swaggest/jsonschema-go"
+	"github.com/swaggest/openapi-go/openapi31"
 )
 
 // Version is the OpenAPI version of the documents Build writes.
@@ -34,19 +36,19 @@ var pathParam = regexp.MustCompile(`\{([^}/]+)\}`)
 // Build returns the document of ops. It fails on an operation with no
 // method or a path not starting with '/', and on two operations with one
 // method and path.
-func Build(info Info, ops []Operation) (*openapi3.T, error) {
+func Build(info Info, ops []Operation) (*openapi31.Spec, error) {
 	if info.Title == "" {
 		info.Title = "API"
 	}
 	if info.Version == "" {
 		info.Version = "0.0.0"
 	}
-	doc := &openapi3.T{
-		OpenAPI: Version,
-		Info:    &openapi3.Info{Title: info.Title, Version: info.Version, Description: info.Description},
-		Paths:   openapi3.NewPaths(),
+	doc := &openapi31.Spec{
+		Openapi: Version,
+		Info:    openapi31.Info{Title: info.Title, Version: info.Version, Description: optional(info.Description)},
+		Paths:   &openapi31.Paths{MapOfPathItemValues: map[string]openapi31.PathItem{}},
 	}
-	b := builder{schemas: schemas{doc: doc, names: map[reflect.Type]string{}, taken: map[string]reflect.Type{}}}
+	b := builder{schemas: schemas{comps: map[string]*jsonschema.Schema{}, names: map[reflect.Type]string{}, taken: map[string]reflect.Type{}}}
 	tags := map[string]bool{}
 	ids := map[string]bool{}
 	for _, op := range ops {
@@ -54,34 +56,46 @@ func Build(info Info, ops []Operation) (*openapi3.T, error) {
 		if method == "" || !strings.HasPrefix(op.Path, "/") {
 			return nil, fmt.Errorf("openapi: operation %q %q: want a method and a path starting with /", op.Method, op.Path)
 		}
-		item := doc.Paths.Value(op.Path)
-		if item == nil {
-			item = &openapi3.PathItem{}
-			doc.Paths.Set(op.Path, item)
-		}
-		if item.GetOperation(method) != nil {
+		item := doc.Paths.MapOfPathItemValues[op.Path]
+		if prev, err := item.Operation(method); err != nil {
+			return nil, fmt.Errorf("openapi: operation %s %s: %w", method, op.Path, err)
+		} else if prev != nil {
 			return nil, fmt.Errorf("openapi: two operations %s %s", method, op.Path)
 		}
 		o, err := b.operation(method, op)
 		if err != nil {
 			return nil, err
 		}
-		o.OperationID = operationID(method, op.Path, ids)
-		item.SetOperation(method, o)
+		o.ID = optional(operationID(method, op.Path, ids))
+		if err := item.SetOperation(method, o); err != nil {
+			return nil, fmt.Errorf("openapi: operation %s %s: %w", method, op.Path, err)
+		}
+		doc.Paths.MapOfPathItemValues[op.Path] = item
 		for _, t := range op.Tags {
 			tags[t] = true
 		}
 	}
-	for _, t := range slices.Sorted(func(yield func(string) bool) {
-		for t := range tags {
-			if !yield(t) {
-				return
-			}
+	for _, t := range slices.Sorted(maps.Keys(tags)) {
+		doc.Tags = append(doc.Tags, openapi31.Tag{Name: t})
+	}
+	if len(b.schemas.comps) > 0 {
+		doc.Components = &openapi31.Components{Schemas: map[string]map[string]any{}}
+		for name, s := range b.schemas.comps {
+			doc.Components.Schemas[name] = b.schemas.toMap(s)
 		}
-	}) {
-		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: t})
+	}
+	if b.schemas.err != nil {
+		return nil, b.schemas.err
 	}
 	return doc, nil
+}
+
+// optional is s as the model's optional string: nil when empty.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // operationID is method and path as one identifier, unique in the document.
@@ -106,10 +120,13 @@ type builder struct {
 	schemas schemas
 }
 
-func (b *builder) operation(method string, op Operation) (*openapi3.Operation, error) {
-	o := &openapi3.Operation{
-		Tags: op.Tags, Summary: op.Summary, Description: op.Description, Deprecated: op.Deprecated,
-		Responses: openapi3.NewResponses(),
+func (b *builder) operation(method string, op Operation) (*openapi31.Operation, error) {
+	o := &openapi31.Operation{
+		Tags: op.Tags, Summary: optional(op.Summary), Description: optional(op.Description),
+		Responses: &openapi31.Responses{},
+	}
+	if op.Deprecated {
+		o.Deprecated = &op.Deprecated
 	}
 	var names []string
 	for _, m := range pathParam.FindAllStringSubmatch(op.Path, -1) {
@@ -121,21 +138,26 @@ func (b *builder) operation(method string, op Operation) (*openapi3.Operation, e
 		if t.Kind() != reflect.Struct {
 			return nil, fmt.Errorf("openapi: %s %s: request type %v is not a struct", method, op.Path, op.Request)
 		}
-		body := openapi3.NewObjectSchema()
+		body := ofType(jsonschema.Object)
 		multipart := false
 		for _, f := range fields(t, true) {
 			in := location(f, method, names)
 			if in == "body" {
-				s := b.schemas.field(f)
-				body.Properties[f.name] = s
+				if body.Properties == nil {
+					body.Properties = map[string]jsonschema.SchemaOrBool{}
+				}
+				body.Properties[f.name] = b.schemas.field(f).ToSchemaOrBool()
 				if f.required {
 					body.Required = append(body.Required, f.name)
 				}
 				multipart = multipart || isFile(f.typ)
 				continue
 			}
-			p := &openapi3.Parameter{Name: f.name, In: in, Required: f.required || in == "path",
-				Description: f.description, Schema: b.schemas.field(f)}
+			p := openapi31.Parameter{Name: f.name, In: openapi31.ParameterIn(in), Description: optional(f.description),
+				Schema: b.schemas.toMap(b.schemas.field(f))}
+			if f.required || in == "path" {
+				p.Required = &[]bool{true}[0]
+			}
 			if in == "path" {
 				if p.Name = pathName(f.name, names); p.Name == "" {
 					return nil, fmt.Errorf("openapi: %s %s: field %s of %v is in the path, which has no {%s}",
@@ -143,69 +165,80 @@ func (b *builder) operation(method string, op Operation) (*openapi3.Operation, e
 				}
 				declared[p.Name] = true
 			}
-			o.Parameters = append(o.Parameters, &openapi3.ParameterRef{Value: p})
+			o.Parameters = append(o.Parameters, p.ToParameterOrRef())
 		}
 		if len(body.Properties) > 0 {
-			rb := openapi3.NewRequestBody().WithRequired(len(body.Required) > 0)
+			mime := "application/json"
 			if multipart {
-				rb.WithFormDataSchema(body)
-			} else {
-				rb.WithJSONSchema(body)
+				mime = "multipart/form-data"
 			}
-			o.RequestBody = &openapi3.RequestBodyRef{Value: rb}
+			rb := openapi31.RequestBody{Content: map[string]openapi31.MediaType{mime: {Schema: b.schemas.toMap(body)}}}
+			if len(body.Required) > 0 {
+				rb.Required = &[]bool{true}[0]
+			}
+			o.RequestBody = &openapi31.RequestBodyOrReference{RequestBody: &rb}
 		}
 	}
 	// Every templated parameter must be declared, with or without a field.
 	for _, n := range names {
 		if !declared[n] {
-			o.Parameters = append(o.Parameters, &openapi3.ParameterRef{Value: &openapi3.Parameter{
-				Name: n, In: "path", Required: true,
-				Schema: &openapi3.SchemaRef{Value: openapi3.NewStringSchema()},
-			}})
+			o.Parameters = append(o.Parameters, openapi31.Parameter{
+				Name: n, In: openapi31.ParameterInPath, Required: &[]bool{true}[0],
+				Schema: b.schemas.toMap(ofType(jsonschema.String)),
+			}.ToParameterOrRef())
 		}
 	}
-	var data *openapi3.SchemaRef
+	var data *jsonschema.Schema
 	if op.Response != nil {
 		data = b.schemas.of(op.Response)
 	}
-	ok := openapi3.NewResponse().WithDescription(http.StatusText(http.StatusOK)).
-		WithJSONSchemaRef(envelope(data))
-	o.Responses.Set("200", &openapi3.ResponseRef{Value: ok})
-	o.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().
-		WithDescription("An error: a non-zero code and its message; the status says what happened").
-		WithJSONSchemaRef(errorEnvelope())})
+	o.Responses.MapOfResponseOrReferenceValues = map[string]openapi31.ResponseOrReference{
+		"200": b.response(http.StatusText(http.StatusOK), envelope(data)),
+	}
+	def := b.response("An error: a non-zero code and its message; the status says what happened", errorEnvelope())
+	o.Responses.Default = &def
 	return o, nil
+}
+
+// response is a JSON response with schema s.
+func (b *builder) response(description string, s *jsonschema.Schema) openapi31.ResponseOrReference {
+	return openapi31.ResponseOrReference{Response: &openapi31.Response{
+		Description: description,
+		Content:     map[string]openapi31.MediaType{"application/json": {Schema: b.schemas.toMap(s)}},
+	}}
 }
 
 // envelope is the JSON envelope around data; data is null when there is
 // no response type.
-func envelope(data *openapi3.SchemaRef) *openapi3.SchemaRef {
-	s := openapi3.NewObjectSchema()
-	code := openapi3.NewIntegerSchema()
-	code.Description = "0 on success, else an error code"
-	s.Properties["code"] = &openapi3.SchemaRef{Value: code}
-	s.Properties["message"] = &openapi3.SchemaRef{Value: openapi3.NewStringSchema()}
+func envelope(data *jsonschema.Schema) *jsonschema.Schema {
+	code := ofType(jsonschema.Integer)
+	code.WithDescription("0 on success, else an error code")
 	if data == nil {
-		data = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"null"}}}
+		data = ofType(jsonschema.Null)
 	}
-	s.Properties["data"] = data
+	s := ofType(jsonschema.Object)
+	s.Properties = map[string]jsonschema.SchemaOrBool{
+		"code":    code.ToSchemaOrBool(),
+		"message": jsonschema.String.ToSchemaOrBool(),
+		"data":    data.ToSchemaOrBool(),
+	}
 	s.Required = []string{"code", "message", "data"}
-	return &openapi3.SchemaRef{Value: s}
+	return s
 }
 
 // errorEnvelope is the envelope of an error: data is null, or for a
 // binding or validation error (400) the list of the fields that failed.
-func errorEnvelope() *openapi3.SchemaRef {
-	field := openapi3.NewObjectSchema()
-	for _, n := range []string{"field", "rule", "message"} {
-		field.Properties[n] = &openapi3.SchemaRef{Value: openapi3.NewStringSchema()}
+func errorEnvelope() *jsonschema.Schema {
+	field := ofType(jsonschema.Object)
+	field.Properties = map[string]jsonschema.SchemaOrBool{
+		"field":   ofType(jsonschema.String).WithDescription("the json name, dotted for a nested field").ToSchemaOrBool(),
+		"rule":    jsonschema.String.ToSchemaOrBool(),
+		"message": jsonschema.String.ToSchemaOrBool(),
 	}
 	field.Required = []string{"field", "rule", "message"}
-	field.Properties["field"].Value.Description = "the json name, dotted for a nested field"
-	list := openapi3.NewArraySchema()
-	list.Items = &openapi3.SchemaRef{Value: field}
-	list.Type = &openapi3.Types{"array", "null"}
-	return envelope(&openapi3.SchemaRef{Value: list})
+	list := &jsonschema.Schema{Type: (&jsonschema.Type{}).WithSliceOfSimpleTypeValues(jsonschema.Array, jsonschema.Null)}
+	list.WithItems(*(&jsonschema.Items{}).WithSchemaOrBool(field.ToSchemaOrBool()))
+	return envelope(list)
 }
 
 // location is where a request field comes from, by the binding's rules.

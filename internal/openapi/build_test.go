@@ -129,7 +129,7 @@ func TestValidatorCatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op := doc.Paths.Value("/files/{dir}/{name}").Get
+	op := doc.Paths.MapOfPathItemValues["/files/{dir}/{name}"].Get
 	op.Parameters = op.Parameters[:1]
 	b, _ := json.Marshal(doc)
 	loaded, err := openapi3.NewLoader().LoadFromData(b)

@@ -61,7 +61,7 @@ func TestRedoclyLint(t *testing.T) {
 	if out, err := lint(t, bin, doc); err != nil {
 		t.Fatalf("redocly lint: %v\n%s", err, out)
 	}
-	broken := doc.Paths.Value("/files/{dir}/{name}").Get
+	broken := doc.Paths.MapOfPathItemValues["/files/{dir}/{name}"].Get
 	broken.Parameters = broken.Parameters[:1]
 	if out, err := lint(t, bin, doc); err == nil {
 		t.Errorf("redocly lint passed a document missing the {name} parameter:\n%s", out)

@@ -4,56 +4,56 @@ import (
 	"reflect"
 	"strconv"
 
-	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/swaggest/jsonschema-go"
 )
 
 // applyRules writes a field's v rules, description and default onto its
 // schema s, a copy the field owns. On an array, the value rules (bounds,
 // enums, patterns, formats) go onto its items, as vrule checks them.
-func applyRules(s *openapi3.Schema, f reqField) {
-	s.Description = f.description
+func applyRules(s *jsonschema.Schema, f reqField) {
+	if f.description != "" {
+		s.WithDescription(f.description)
+	}
 	t := deref(f.typ)
 	if f.def != "" {
-		s.Default = typed(f.def, t)
+		s.WithDefault(typed(f.def, t))
 	}
 	item := s
 	elem := t
-	if s.Type.Is("array") && s.Items != nil && s.Items.Ref == "" {
-		v := *s.Items.Value
+	if s.HasType(jsonschema.Array) && s.Items != nil && s.Items.SchemaOrBool != nil &&
+		s.Items.SchemaOrBool.TypeObject != nil && s.Items.SchemaOrBool.TypeObject.Ref == nil {
+		v := *s.Items.SchemaOrBool.TypeObject
 		item = &v
-		s.Items = &openapi3.SchemaRef{Value: item}
+		s.Items = (&jsonschema.Items{}).WithSchemaOrBool(item.ToSchemaOrBool())
 		elem = deref(t.Elem())
 	}
-	numeric := item.Type.Is("integer") || item.Type.Is("number")
+	numeric := item.HasType(jsonschema.Integer) || item.HasType(jsonschema.Number)
 	for _, r := range f.rules {
 		lo, hasLo := r.Min()
 		hi, hasHi := r.Max()
 		switch {
 		case r.IsLength():
 			switch {
-			case s.Type.Is("string"):
+			case s.HasType(jsonschema.String):
 				if hasLo {
-					s.MinLength = uint64(lo)
+					s.WithMinLength(int64(lo))
 				}
 				if hasHi {
-					n := uint64(hi)
-					s.MaxLength = &n
+					s.WithMaxLength(int64(hi))
 				}
-			case s.Type.Is("array"):
+			case s.HasType(jsonschema.Array):
 				if hasLo {
-					s.MinItems = uint64(lo)
+					s.WithMinItems(int64(lo))
 				}
 				if hasHi {
-					n := uint64(hi)
-					s.MaxItems = &n
+					s.WithMaxItems(int64(hi))
 				}
-			case s.Type.Is("object"):
+			case s.HasType(jsonschema.Object):
 				if hasLo {
-					s.MinProps = uint64(lo)
+					s.WithMinProperties(int64(lo))
 				}
 				if hasHi {
-					n := uint64(hi)
-					s.MaxProps = &n
+					s.WithMaxProperties(int64(hi))
 				}
 			}
 		case r.Name == "min" || r.Name == "max" || r.Name == "between":
@@ -61,10 +61,10 @@ func applyRules(s *openapi3.Schema, f reqField) {
 				continue // a number in a string: no schema keyword says so
 			}
 			if hasLo {
-				item.Min = &lo
+				item.WithMinimum(lo)
 			}
 			if hasHi {
-				item.Max = &hi
+				item.WithMaximum(hi)
 			}
 		case r.Name == "in":
 			item.Enum = nil
@@ -72,12 +72,12 @@ func applyRules(s *openapi3.Schema, f reqField) {
 				item.Enum = append(item.Enum, typed(a, elem))
 			}
 		case r.Name == "regex":
-			if item.Type.Is("string") {
-				item.Pattern = r.Args[0]
+			if item.HasType(jsonschema.String) {
+				item.WithPattern(r.Args[0])
 			}
 		case r.Name == "email" || r.Name == "url" || r.Name == "date":
-			if item.Type.Is("string") {
-				item.Format = map[string]string{"email": "email", "url": "uri", "date": "date"}[r.Name]
+			if item.HasType(jsonschema.String) {
+				item.WithFormat(map[string]string{"email": "email", "url": "uri", "date": "date"}[r.Name])
 			}
 		}
 	}

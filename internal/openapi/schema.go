@@ -3,13 +3,14 @@ package openapi
 import (
 	"encoding"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/swaggest/jsonschema-go"
 
 	"github.com/baton-go/baton/internal/vrule"
 )
@@ -116,107 +117,113 @@ func representable(t reflect.Type) bool {
 // schemas turns Go types into schemas, each named struct once, as a
 // component that the others reference.
 type schemas struct {
-	doc   *openapi3.T
-	names map[reflect.Type]string // named struct -> component name
+	comps map[string]*jsonschema.Schema // component name -> schema
+	names map[reflect.Type]string       // named struct -> component name
 	taken map[string]reflect.Type
+	err   error // the first schema that could not be written
 }
 
+// toMap is schema s as the document model holds it: a JSON object.
+func (s *schemas) toMap(js *jsonschema.Schema) map[string]any {
+	m, err := js.ToSchemaOrBool().ToSimpleMap()
+	if err != nil && s.err == nil {
+		s.err = fmt.Errorf("openapi: a schema: %w", err)
+	}
+	return m
+}
+
+// ofType is a schema of one JSON type.
+func ofType(t jsonschema.SimpleType) *jsonschema.Schema {
+	return (&jsonschema.Schema{}).WithType(t.Type())
+}
+
+// withFormat is s with format f.
+func withFormat(s *jsonschema.Schema, f string) *jsonschema.Schema { return s.WithFormat(f) }
+
 // field is the schema of a field with its v rules, description and default.
-func (s *schemas) field(f reqField) *openapi3.SchemaRef {
+func (s *schemas) field(f reqField) *jsonschema.Schema {
 	ref := s.of(f.typ)
-	if ref.Ref != "" {
+	if ref.Ref != nil {
 		if f.description == "" {
 			return ref
 		}
-		// A $ref takes no siblings in kin-openapi's model: wrap it.
-		return &openapi3.SchemaRef{Value: &openapi3.Schema{AllOf: openapi3.SchemaRefs{ref}, Description: f.description}}
+		// Keep the reference alone, as OpenAPI 3.0 tools expect: wrap it.
+		return (&jsonschema.Schema{AllOf: []jsonschema.SchemaOrBool{ref.ToSchemaOrBool()}}).WithDescription(f.description)
 	}
-	v := *ref.Value // a copy: a field's rules are its own
+	v := *ref // a copy: a field's rules are its own
 	applyRules(&v, f)
-	return &openapi3.SchemaRef{Value: &v}
+	return &v
 }
 
 // of is the schema of type t.
-func (s *schemas) of(t reflect.Type) *openapi3.SchemaRef {
+func (s *schemas) of(t reflect.Type) *jsonschema.Schema {
 	t = deref(t)
 	switch {
 	case isFile(t) && t.Kind() != reflect.Slice:
-		return value(openapi3.NewStringSchema().WithFormat("binary"))
+		return withFormat(ofType(jsonschema.String), "binary")
 	case t == timeType:
-		return value(openapi3.NewDateTimeSchema())
+		return withFormat(ofType(jsonschema.String), "date-time")
 	case t == rawMessage:
-		return value(&openapi3.Schema{})
+		return &jsonschema.Schema{}
 	case implements(t, jsonMarshaler):
-		return value(&openapi3.Schema{}) // its own JSON: any value
+		return &jsonschema.Schema{} // its own JSON: any value
 	case implements(t, textMarshaler):
-		return value(openapi3.NewStringSchema())
+		return ofType(jsonschema.String)
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		return value(openapi3.NewBoolSchema())
+		return ofType(jsonschema.Boolean)
 	case reflect.Int8, reflect.Int16, reflect.Int32:
-		return value(openapi3.NewInt32Schema())
+		return withFormat(ofType(jsonschema.Integer), "int32")
 	case reflect.Int, reflect.Int64:
-		return value(openapi3.NewInt64Schema())
+		return withFormat(ofType(jsonschema.Integer), "int64")
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return value(openapi3.NewIntegerSchema().WithMin(0))
+		return ofType(jsonschema.Integer).WithMinimum(0)
 	case reflect.Float32:
-		return value(openapi3.NewFloat64Schema().WithFormat("float"))
+		return withFormat(ofType(jsonschema.Number), "float")
 	case reflect.Float64:
-		return value(openapi3.NewFloat64Schema().WithFormat("double"))
+		return withFormat(ofType(jsonschema.Number), "double")
 	case reflect.String:
-		return value(openapi3.NewStringSchema())
+		return ofType(jsonschema.String)
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
-			return value(openapi3.NewBytesSchema()) // encoding/json writes base64
+			return withFormat(ofType(jsonschema.String), "byte") // encoding/json writes base64
 		}
-		a := openapi3.NewArraySchema()
-		a.Items = s.of(t.Elem())
+		a := ofType(jsonschema.Array)
+		a.WithItems(*(&jsonschema.Items{}).WithSchemaOrBool(s.of(t.Elem()).ToSchemaOrBool()))
 		if t.Kind() == reflect.Array {
-			n := uint64(t.Len())
-			a.MinItems, a.MaxItems = n, &n
+			a.WithMinItems(int64(t.Len())).WithMaxItems(int64(t.Len()))
 		}
-		return value(a)
+		return a
 	case reflect.Map:
-		o := openapi3.NewObjectSchema()
-		o.AdditionalProperties = openapi3.AdditionalProperties{Schema: s.of(t.Elem())}
-		return value(o)
+		return ofType(jsonschema.Object).WithAdditionalProperties(s.of(t.Elem()).ToSchemaOrBool())
 	case reflect.Struct:
 		if t.Name() == "" {
-			return value(s.object(t))
+			return s.object(t)
 		}
 		return s.component(t)
 	}
-	return value(&openapi3.Schema{}) // interface: any value
+	return &jsonschema.Schema{} // interface: any value
 }
 
 func implements(t, iface reflect.Type) bool {
 	return t.Implements(iface) || reflect.PointerTo(t).Implements(iface)
 }
 
-func value(v *openapi3.Schema) *openapi3.SchemaRef { return &openapi3.SchemaRef{Value: v} }
-
 // component is a reference to named struct t, defined once in
 // components/schemas.
-func (s *schemas) component(t reflect.Type) *openapi3.SchemaRef {
+func (s *schemas) component(t reflect.Type) *jsonschema.Schema {
 	name, ok := s.names[t]
 	if !ok {
 		name = s.name(t)
 		s.names[t] = name
 		s.taken[name] = t
-		if s.doc.Components == nil {
-			c := openapi3.NewComponents()
-			s.doc.Components = &c
-		}
-		if s.doc.Components.Schemas == nil {
-			s.doc.Components.Schemas = openapi3.Schemas{}
-		}
 		// Set before filling, so that a recursive type references itself.
-		ref := value(&openapi3.Schema{})
-		s.doc.Components.Schemas[name] = ref
-		ref.Value = s.object(t)
+		c := &jsonschema.Schema{}
+		s.comps[name] = c
+		*c = *s.object(t)
 	}
-	return &openapi3.SchemaRef{Ref: "#/components/schemas/" + name, Value: s.doc.Components.Schemas[name].Value}
+	return (&jsonschema.Schema{}).WithRef("#/components/schemas/" + name)
 }
 
 // name is a component name for t, unique in the document: the type's
@@ -246,10 +253,13 @@ func (s *schemas) name(t reflect.Type) string {
 }
 
 // object is the schema of struct t, as JSON writes it.
-func (s *schemas) object(t reflect.Type) *openapi3.Schema {
-	o := openapi3.NewObjectSchema()
+func (s *schemas) object(t reflect.Type) *jsonschema.Schema {
+	o := ofType(jsonschema.Object)
 	for _, f := range fields(t, false) {
-		o.Properties[f.name] = s.field(f)
+		if o.Properties == nil {
+			o.Properties = map[string]jsonschema.SchemaOrBool{}
+		}
+		o.Properties[f.name] = s.field(f).ToSchemaOrBool()
 		if f.required {
 			o.Required = append(o.Required, f.name)
 		}
