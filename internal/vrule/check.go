@@ -4,11 +4,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/go-playground/validator/v10"
 )
 
 // Check checks v, a value of the compiled type or a pointer to one, and
@@ -155,8 +152,10 @@ func (r *Rule) holds(v reflect.Value) bool {
 		return !r.set[s]
 	case "regex":
 		return r.re.MatchString(s)
-	case "email", "url":
-		return valid().Var(s, r.Name) == nil
+	case "email":
+		return isEmail(s)
+	case "url":
+		return isURL(s)
 	case "date":
 		return isDate(s)
 	case "integer":
@@ -177,8 +176,6 @@ func (r *Rule) holds(v reflect.Value) bool {
 	}
 	return true
 }
-
-var valid = sync.OnceValue(func() *validator.Validate { return validator.New() })
 
 var dateLayouts = []string{"2006-01-02", "2006/01/02", "2006.01.02", "20060102"}
 
