@@ -42,6 +42,13 @@ func (g *RouterGroup) bind(method, pattern string, v any, methods []string, site
 		}
 		return
 	}
+	if isTypedFunc(v) {
+		if len(methods) > 0 {
+			panic(&RouteError{Pattern: pattern, Site: site, Reason: "method names are given for a handler, not an object"})
+		}
+		g.bindTypedFunc(pattern, v, site)
+		return
+	}
 	if isObject(v) {
 		g.bindObject(pattern, v, methods, site)
 		return

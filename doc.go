@@ -53,6 +53,19 @@
 // ([Server.BindHookHandler]) and pages for a status
 // ([Server.BindStatusHandler]).
 //
+// # Typed APIs
+//
+// A request struct embeds [Meta] (g.Meta), whose tags give its path and
+// methods, and a function or a controller's method of the shape
+// func(ctx context.Context, req *XReq) (res *XRes, err error) serves it:
+// [RouterGroup.Bind] binds a controller's methods, [Server.BindHandler]
+// and the group verbs take a typed function. The request is bound from
+// the path, the query, the body and the headers by a table compiled once
+// per type, checked against its v rules, and the result written by the
+// [ResultWriter] of the group or server: GoFrame's [Envelope] by
+// default, [RawJSONWriter] or [ProblemWriter]. [NewError] sets the status
+// and code of an error; [RequestFromCtx] returns the [Request].
+//
 // # Responses
 //
 // Output is buffered until the handler chain returns, so headers and the
@@ -271,6 +284,13 @@
 //	bind.go            GoFrame's binding styles: verbs, Map, objects, REST, BindMiddleware
 //	hooks.go           hooks around the chain, status handlers, ExitAll
 //	request.go         Request: parameters, query, body, Parse
+//	api.go             typed handlers: Meta, Bind, BindHandler of a typed func, RequestFromCtx
+//	api_bind.go        the field table of a request type, and binding a request by it
+//	api_serve.go       a typed handler's request: bind, validate, call, write
+//	api_result.go      Error, NewError, the envelope and the ResultWriters
+//	api_vrule.go       the v rules, through internal/vrule
+//	api_openapi.go     the bound operations, for internal/openapi
+//	openapi.go         the document and its docs page: SetOpenApiPath, SetSwaggerPath
 //	request_getters.go the GoFrame getters: GetVar, GetQuery, GetForm, GetMap, GetBody,
 //	                   SetParam, SetCtxVar; a[]= and m[k]= keys
 //	var.go             Var, a request value with typed conversions
@@ -321,6 +341,9 @@
 //	metrics, tracing   Prometheus metrics and OpenTelemetry tracing, packages of
 //	                   their own so that only programs importing them link them;
 //	                   internal/obshook is where they plug into the methods
+//	internal/vrule     GoFrame's v rules, compiled once per type
+//	internal/openapi   the OpenAPI 3.1 document of the typed handlers
+//	internal/swaggerui the docs page: Swagger UI, embedded
 //	pending_*.go, tcpinfo_*.go  what the kernel says of a socket
 //
 // # NOTES

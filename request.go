@@ -480,8 +480,9 @@ func jsonError(err error) error {
 
 // Parse fills the struct pointed to by v from the request: first the JSON
 // body (if the request has one), then form values, query values and path
-// parameters, matched to fields by their p tag (GoFrame's), json tag or
-// name, each source overriding the one before. A slice field takes every
+// parameters, matched to fields (embedded structs flattened) by their p
+// tag (GoFrame's), json tag or Go name, the Go name in any case, each
+// source overriding the one before. A slice field takes every
 // value of its key, or of key[] (a[]=1&a[]=2); a map field takes the keys
 // m[k]=v. A malformed body or a value that does not fit its field returns
 // an *HTTPError with status 400 (413 for a body over the limit) whose
@@ -490,6 +491,10 @@ func (r *Request) Parse(v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("baton: Parse needs a non-nil pointer to a struct, got %T", v)
+	}
+	tab, err := bindTableOf(rv.Elem().Type())
+	if err != nil {
+		return fmt.Errorf("baton: Parse: %w", err)
 	}
 	req := r.Request
 	if r.isJSON() && req.Body != nil && req.Body != http.NoBody {
@@ -501,9 +506,9 @@ func (r *Request) Parse(v any) error {
 			if err := json.Unmarshal(data, v); err != nil {
 				return jsonError(err)
 			}
-			if hasParamTag(rv.Elem().Type()) {
+			if tab.needMap {
 				if err := r.readBody(); err == nil && r.body != nil {
-					if err := fillTagged(rv.Elem(), r.body); err != nil {
+					if err := fillTagged(rv.Elem(), tab, r.body); err != nil {
 						return err
 					}
 				}
@@ -529,64 +534,39 @@ func (r *Request) Parse(v any) error {
 		}
 		sources = append(sources, pv)
 	}
-	return fillStruct(rv.Elem(), sources)
-}
-
-// hasParamTag reports whether a field of struct type t has a p or param
-// tag.
-func hasParamTag(t reflect.Type) bool {
-	for i := 0; i < t.NumField(); i++ {
-		if _, ok := t.Field(i).Tag.Lookup("p"); ok {
-			return true
-		}
-		if _, ok := t.Field(i).Tag.Lookup("param"); ok {
-			return true
-		}
-	}
-	return false
+	return fillStruct(rv.Elem(), tab, sources)
 }
 
 // fillTagged sets, from the decoded JSON object m, the fields whose p tag
 // names a key other than the one encoding/json matched them by.
-func fillTagged(sv reflect.Value, m map[string]any) error {
-	st := sv.Type()
-	for i := 0; i < st.NumField(); i++ {
-		f := st.Field(i)
-		if !f.IsExported() {
+func fillTagged(sv reflect.Value, tab *bindTable, m map[string]any) error {
+	for i := range tab.fields {
+		f := &tab.fields[i]
+		if f.byJSON && f.alt == "" {
 			continue
 		}
-		name, skip := fieldName(f)
-		jname, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if skip || jname == name || (jname == "" && name == f.Name) {
-			continue
-		}
+		name := f.paramName()
 		e, ok := m[name]
 		if !ok {
 			continue
 		}
+		fv := sv.FieldByIndex(f.index)
 		b, _ := json.Marshal(e)
-		if err := json.Unmarshal(b, sv.Field(i).Addr().Interface()); err != nil {
+		if err := json.Unmarshal(b, fv.Addr().Interface()); err != nil {
 			return &HTTPError{Status: http.StatusBadRequest,
-				Message: fmt.Sprintf("field %q: want %s, got JSON %s", name, f.Type, b), Err: err}
+				Message: fmt.Sprintf("field %q: want %s, got JSON %s", name, fv.Type(), b), Err: err}
 		}
 	}
 	return nil
 }
 
 // fillStruct sets the fields of sv from string sources, later sources
-// winning.
-func fillStruct(sv reflect.Value, sources []url.Values) error {
-	st := sv.Type()
-	for i := 0; i < st.NumField(); i++ {
-		f := st.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, skip := fieldName(f)
-		if skip {
-			continue
-		}
-		fv := sv.Field(i)
+// winning, by the field table of its type (api_bind.go).
+func fillStruct(sv reflect.Value, tab *bindTable, sources []url.Values) error {
+	for i := range tab.fields {
+		f := &tab.fields[i]
+		name := f.paramName()
+		fv := sv.FieldByIndex(f.index)
 		var vals []string
 		var sub map[string]any
 		for _, src := range sources {
@@ -594,10 +574,12 @@ func fillStruct(sv reflect.Value, sources []url.Values) error {
 				vals, sub = vs, nil
 			} else if vs, ok := src[name+"[]"]; ok {
 				vals, sub = vs, nil
-			} else if fv.Kind() == reflect.Map && hasBracketKey(src, name) {
+			} else if f.isMap && hasBracketKey(src, name) {
 				if m, ok := formMap(src)[name].(map[string]any); ok {
 					vals, sub = nil, m
 				}
+			} else if vs := foldLookup(src, f.goName); vs != nil {
+				vals, sub = vs, nil
 			}
 		}
 		var err error
@@ -611,6 +593,17 @@ func fillStruct(sv reflect.Value, sources []url.Values) error {
 		}
 		if err != nil {
 			return &HTTPError{Status: http.StatusBadRequest, Message: fmt.Sprintf("field %q: %v", name, err), Err: err}
+		}
+	}
+	return nil
+}
+
+// foldLookup returns the values of the key of src that is name, or
+// name[], in another case, as GoFrame matches a field's Go name.
+func foldLookup(src url.Values, name string) []string {
+	for k, vs := range src {
+		if strings.EqualFold(strings.TrimSuffix(k, "[]"), name) {
+			return vs
 		}
 	}
 	return nil

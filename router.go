@@ -70,6 +70,8 @@ type router struct {
 
 	perRoute []func(pattern string) HandlerFunc // UseRoute's
 	enabled  map[string]bool                    // "metrics", "tracing", "pprof" once on (config_observe.go)
+
+	api []apiOperation // the typed handlers, for the OpenAPI document
 }
 
 func newRouter(s *Server) *router {
@@ -190,6 +192,7 @@ type RouterGroup struct {
 	parent *RouterGroup
 	prefix string
 	mw     []HandlerFunc
+	result ResultWriter // nil: the parent's (api_result.go)
 }
 
 // chainLen returns the number of middleware of g and its ancestors.
@@ -255,10 +258,30 @@ func (g *RouterGroup) Group(prefix string, f func(*RouterGroup)) *RouterGroup {
 // winning ("/user/new" before "/user/:id"). A pattern that matches the
 // same paths as one already registered for a method panics, naming both
 // patterns and where each was registered.
-func (g *RouterGroup) BindHandler(pattern string, h HandlerFunc) {
-	if err := g.s.router.register(g, pattern, h, callSite()); err != nil {
-		panic(err)
+//
+// h is a HandlerFunc or a func(*Request), or a typed handler,
+// func(context.Context, *XReq) (*XRes, error) (see Bind): then the
+// pattern gives the route, its methods those of XReq's Meta if it names
+// none, and a Meta path, if any, must be the pattern's path. A value of
+// another type panics naming it.
+func (g *RouterGroup) BindHandler(pattern string, h any) {
+	g.bindHandler(pattern, h, callSite())
+}
+
+// bindHandler registers a handler or a typed handler.
+func (g *RouterGroup) bindHandler(pattern string, h any, site string) {
+	if f, ok := toHandler(h); ok {
+		if err := g.s.router.register(g, pattern, f, site); err != nil {
+			panic(err)
+		}
+		return
 	}
+	if isTypedFunc(h) {
+		g.bindTypedFunc(pattern, h, site)
+		return
+	}
+	panic(&RouteError{Pattern: pattern, Site: site, Reason: fmt.Sprintf(
+		"handler of type %s: want a baton.HandlerFunc, a func(*baton.Request) or a func(context.Context, *XReq) (*XRes, error)", typeName(h))})
 }
 
 // Handle registers a standard http.Handler for pattern. Path parameters are
@@ -280,10 +303,8 @@ func stdHandler(h http.Handler) HandlerFunc {
 
 // BindHandler registers h on the server's root group; see
 // RouterGroup.BindHandler.
-func (s *Server) BindHandler(pattern string, h HandlerFunc) {
-	if err := s.router.register(s.router.root, pattern, h, callSite()); err != nil {
-		panic(err)
-	}
+func (s *Server) BindHandler(pattern string, h any) {
+	s.router.root.bindHandler(pattern, h, callSite())
 }
 
 // Handle registers a standard http.Handler on the server's root group; see

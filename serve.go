@@ -238,12 +238,18 @@ func (s *Server) recovered(r *Request, p any) {
 		r.resp.abort = true
 		return
 	}
+	s.logPanic(r, p, r.panicStack)
+	r.resp.fail(http.StatusInternalServerError)
+}
+
+// logPanic logs a handler's panic, with its stack unless
+// ServerConfig.ErrorStackDisabled; a nil stack is taken here.
+func (s *Server) logPanic(r *Request, p any, stack []byte) {
 	attrs := []any{"err", fmt.Sprint(p), "method", r.Method, "path", r.URL.Path, "pid", s.pid}
 	s.mu.Lock()
 	withStack := !s.cfg.ErrorStackDisabled
 	s.mu.Unlock()
 	if withStack {
-		stack := r.panicStack
 		if stack == nil {
 			stack = debug.Stack()
 		}
@@ -253,7 +259,6 @@ func (s *Server) recovered(r *Request, p any) {
 		o.Panic()
 	}
 	r.Logger().Error("baton: handler panic", attrs...)
-	r.resp.fail(http.StatusInternalServerError)
 }
 
 // done saves the session, if used, sends the response, logs it, and puts

@@ -305,6 +305,7 @@ type Server struct {
 	hooks    atomic.Pointer[hookSet] // nil: no hook nor status handler
 
 	logFields []logField // AddAccessLogField's, set before Start
+	apiDoc    apiDoc     // SetOpenApiPath, SetSwaggerPath
 }
 
 type serverState int

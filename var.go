@@ -528,23 +528,21 @@ func assign(dst reflect.Value, src any) error {
 	return fmt.Errorf("%s does not fit %s", kindName(src), dst.Type())
 }
 
-// assignStruct sets the fields of dst from m, by each field's p, json or
-// Go name, the Go name matched in any case.
+// assignStruct sets the fields of dst from m, by the field table of its
+// type (api_bind.go): each field's p, json or Go name, the Go name
+// matched in any case, embedded structs flattened.
 func assignStruct(dst reflect.Value, m map[string]any) error {
-	st := dst.Type()
-	for i := 0; i < st.NumField(); i++ {
-		f := st.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, skip := fieldName(f)
-		if skip {
-			continue
-		}
+	tab, err := bindTableOf(dst.Type())
+	if err != nil {
+		return err
+	}
+	for i := range tab.fields {
+		f := &tab.fields[i]
+		name := f.paramName()
 		e, ok := m[name]
 		if !ok {
 			for k, x := range m {
-				if strings.EqualFold(k, f.Name) {
+				if strings.EqualFold(k, f.goName) {
 					e, ok = x, true
 					break
 				}
@@ -553,29 +551,11 @@ func assignStruct(dst reflect.Value, m map[string]any) error {
 		if !ok {
 			continue
 		}
-		if err := assign(dst.Field(i), e); err != nil {
+		if err := assign(dst.FieldByIndex(f.index), e); err != nil {
 			return fmt.Errorf("field %q: %w", name, err)
 		}
 	}
 	return nil
-}
-
-// fieldName returns the parameter name of a struct field: its p (or
-// param) tag, GoFrame's, then its json tag, then its Go name; skip is set
-// for a field tagged "-".
-func fieldName(f reflect.StructField) (name string, skip bool) {
-	for _, key := range [...]string{"p", "param", "json"} {
-		if tag, ok := f.Tag.Lookup(key); ok {
-			n, _, _ := strings.Cut(tag, ",")
-			if n == "-" {
-				return "", true
-			}
-			if n != "" {
-				return n, false
-			}
-		}
-	}
-	return f.Name, false
 }
 
 func isComposite(x any) bool {

@@ -16,6 +16,10 @@ func Wait() { baton.Wait() }
 // baton.Cfg.
 func Cfg() *baton.Config { return baton.Cfg() }
 
+// Meta marks a request struct of a typed handler and carries its route in
+// its tags: g.Meta `path:"/user" method:"post"`. See baton.Meta.
+type Meta = baton.Meta
+
 // Map is a map of string keys to any values, as g.Map is in GoFrame: for
 // JSON responses (r.Response.WriteJson(g.Map{...})) and SetConfigWithMap.
 type Map = map[string]any

@@ -37,7 +37,8 @@ type binary struct {
 }
 
 // Build compiles the package pkg, a path the go command resolves from the
-// test's directory ("./examples/hello"), with the -X assignments vars
+// test's directory ("./examples/hello"), or the directory of a module of
+// its own (one with a go.mod, as "./examples/api"), with the -X assignments vars
 // ("name=value", each setting a string variable of package main), and
 // returns the path of the binary. It fails the test if the build fails.
 func (b *Builds) Build(t testing.TB, pkg string, vars ...string) string {
@@ -101,6 +102,11 @@ func goBuild(out, pkg string, vars []string) error {
 		args = append(args, "-ldflags", strings.Join(ld, " "))
 	}
 	args = append(args, pkg)
+	if _, err := os.Stat(filepath.Join(pkg, "go.mod")); err == nil {
+		// A module of its own (examples/api): build it from its directory,
+		// with its own go.mod.
+		args = append([]string{"-C", pkg}, append(args[:len(args)-1], ".")...)
+	}
 	if b, err := exec.Command(goBin, args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, b)
 	}
