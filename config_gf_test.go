@@ -100,23 +100,17 @@ func TestConfigGoFrameKeysUnsupported(t *testing.T) {
 	}
 }
 
-func TestConfigGoFrameKeysErrors(t *testing.T) {
-	for _, tt := range []struct {
-		name, text string
-		line       int
-		key, msg   string
-	}{
-		{"both names", "server:\n  maxBodySize: 1MiB\n  clientMaxBodySize: 8MB\n", 3, "server.maxBodySize", "as GoFrame's clientMaxBodySize: keep one"},
-		{"both names in a sub-section", "server:\n  cookie:\n    secure: true\n  cookieSecure: false\n", 4, "server.cookie.secure", "as GoFrame's cookieSecure"},
-		{"bad GoFrame size", "server:\n  clientMaxBodySize: lots\n", 2, "server.clientMaxBodySize", "not a size"},
-		{"bad unit", "server:\n  clientMaxBodySize: 8XB\n", 2, "server.clientMaxBodySize", "not a size"},
-		{"bad seconds", "server:\n  gracefulShutdownTimeout: 5s\n", 2, "server.gracefulShutdownTimeout", "not a number of seconds"},
-		{"validation names GoFrame's key", "server:\n  sessionMaxAge: -1h\n", 2, "server.sessionMaxAge", "negative"},
-		{"decoding names GoFrame's key", "server:\n  cookieSecure: maybe\n", 2, "server.cookieSecure", "cannot unmarshal"},
-		{"bad sameSite", "server:\n  cookieSameSite: sometimes\n", 2, "server.cookieSameSite", "not lax, strict or none"},
-		{"bad rewrite", "server:\n  rewrites:\n    old: /new\n", 3, "server.rewrites", ""},
-		{"bad static path", "server:\n  staticPaths:\n    - {prefix: s}\n", 3, "server.staticPaths", "prefix starting with /"},
-	} {
+// configErrorRow is a file that LoadConfig must reject with a
+// *ConfigError at line, naming key, its message containing msg.
+type configErrorRow struct {
+	name, text string
+	line       int
+	key, msg   string
+}
+
+func runConfigErrorRows(t *testing.T, rows []configErrorRow) {
+	t.Helper()
+	for _, tt := range rows {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := fileServerConfig(t, tt.text)
 			var ce *ConfigError
@@ -128,6 +122,21 @@ func TestConfigGoFrameKeysErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConfigGoFrameKeysErrors(t *testing.T) {
+	runConfigErrorRows(t, []configErrorRow{
+		{"both names", "server:\n  maxBodySize: 1MiB\n  clientMaxBodySize: 8MB\n", 3, "server.maxBodySize", "as GoFrame's clientMaxBodySize: keep one"},
+		{"both names in a sub-section", "server:\n  cookie:\n    secure: true\n  cookieSecure: false\n", 4, "server.cookie.secure", "as GoFrame's cookieSecure"},
+		{"bad GoFrame size", "server:\n  clientMaxBodySize: lots\n", 2, "server.clientMaxBodySize", "not a size"},
+		{"bad unit", "server:\n  clientMaxBodySize: 8XB\n", 2, "server.clientMaxBodySize", "not a size"},
+		{"bad seconds", "server:\n  gracefulShutdownTimeout: 5s\n", 2, "server.gracefulShutdownTimeout", "not a number of seconds"},
+		{"validation names GoFrame's key", "server:\n  sessionMaxAge: -1h\n", 2, "server.sessionMaxAge", "negative"},
+		{"decoding names GoFrame's key", "server:\n  cookieSecure: maybe\n", 2, "server.cookieSecure", "cannot unmarshal"},
+		{"bad sameSite", "server:\n  cookieSameSite: sometimes\n", 2, "server.cookieSameSite", "not lax, strict or none"},
+		{"bad rewrite", "server:\n  rewrites:\n    old: /new\n", 3, "server.rewrites", ""},
+		{"bad static path", "server:\n  staticPaths:\n    - {prefix: s}\n", 3, "server.staticPaths", "prefix starting with /"},
+	})
 }
 
 func TestConfigSessionSectionsPrecedence(t *testing.T) {

@@ -1,7 +1,6 @@
 package baton
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -57,11 +56,7 @@ func TestConfigMiddleware(t *testing.T) {
 }
 
 func TestConfigMiddlewareErrors(t *testing.T) {
-	for _, tt := range []struct {
-		name, text string
-		line       int
-		key, msg   string
-	}{
+	runConfigErrorRows(t, []configErrorRow{
 		{"credentials with every origin", "server:\n  middleware:\n    cors: {allowCredentials: true}\n", 3, "server.middleware.cors", "list AllowedOrigins"},
 		{"no rate", "server:\n  middleware:\n    rateLimit: {burst: 3}\n", 3, "server.middleware.rateLimit", "positive"},
 		{"timeout status", "server:\n  middleware:\n    timeout: {timeout: 1s, status: 404}\n", 3, "server.middleware.timeout", "503 or 504"},
@@ -69,18 +64,7 @@ func TestConfigMiddlewareErrors(t *testing.T) {
 		{"gzip level", "server:\n  middleware:\n    compress: {level: 42}\n", 3, "server.middleware.compress", "level"},
 		{"trusted origin", "server:\n  middleware:\n    csrf: {trustedOrigins: [\"a b\"]}\n", 3, "server.middleware.csrf", "origin"},
 		{"not a mapping", "server:\n  middleware:\n    cors: [a]\n", 3, "server.middleware", "cannot unmarshal"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := fileServerConfig(t, tt.text)
-			var ce *ConfigError
-			if !errors.As(err, &ce) {
-				t.Fatalf("LoadConfig(%q) = %v, want a *ConfigError", tt.text, err)
-			}
-			if ce.Line != tt.line || ce.Key != tt.key || !strings.Contains(ce.Msg, tt.msg) {
-				t.Errorf("error = %+v, want line %d key %q msg ~%q", ce, tt.line, tt.key, tt.msg)
-			}
-		})
-	}
+	})
 }
 
 // TestConfigMiddlewareServes turns every middleware on from a file and
