@@ -336,6 +336,7 @@
 //	session/redisstore the Redis session store, linked only by programs importing it
 //	session/sqlstore   the database/sql session store, likewise
 //	internal/redistest a real redis-server for tests
+//	internal/sessiontest what the tests of every session store share
 //	internal/kubetest  a volume mounted and updated as the kubelet does, for tests
 //	internal/lbtest    HAProxy in front of process tests
 //	metrics, tracing   Prometheus metrics and OpenTelemetry tracing, packages of

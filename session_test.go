@@ -1,15 +1,14 @@
 package baton
 
 import (
-	"context"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/baton-go/baton/internal/sessiontest"
 )
 
 // fakeClock is a settable clock for the session manager.
@@ -67,32 +66,7 @@ func TestFileStoreTwoProcesses(t *testing.T) {
 	}
 	dir := privateDir(t)
 	a, b := NewFileStore(dir), NewFileStore(dir)
-	ctx := context.Background()
-	const n = 50
-	var wg sync.WaitGroup
-	for i := range n {
-		st := a
-		if i%2 == 1 {
-			st = b
-		}
-		wg.Go(func() {
-			err := st.Update(ctx, "sid", time.Hour, func(cur map[string]any) map[string]any {
-				if cur == nil {
-					cur = map[string]any{}
-				}
-				cur[fmt.Sprint("k", i)] = i
-				return cur
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	data, err := a.Load(ctx, "sid")
-	if err != nil || len(data) != n {
-		t.Errorf("after %d concurrent updates through two stores: %d keys, %v; want %d", n, len(data), err, n)
-	}
+	sessiontest.ConcurrentUpdates(t, a, b, 50)
 }
 
 // privateDir returns a directory of the test that only this user may

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/baton-go/baton"
 	"github.com/baton-go/baton/internal/redistest"
+	"github.com/baton-go/baton/internal/sessiontest"
 	"github.com/baton-go/baton/session/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -29,32 +29,7 @@ func TestUpdateTwoClients(t *testing.T) {
 	rs := redistest.Start(t)
 	a := redisstore.New(client(t, rs.Addr), "t:")
 	b := redisstore.New(client(t, rs.Addr), "t:")
-	ctx := context.Background()
-	const n = 60
-	var wg sync.WaitGroup
-	for i := range n {
-		st := a
-		if i%2 == 1 {
-			st = b
-		}
-		wg.Go(func() {
-			err := st.Update(ctx, "sid", time.Hour, func(cur map[string]any) map[string]any {
-				if cur == nil {
-					cur = map[string]any{}
-				}
-				cur[fmt.Sprint("k", i)] = i
-				return cur
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	data, err := a.Load(ctx, "sid")
-	if err != nil || len(data) != n {
-		t.Errorf("after %d concurrent updates through two clients: %d keys, %v; want %d", n, len(data), err, n)
-	}
+	sessiontest.ConcurrentUpdates(t, a, b, 60)
 }
 
 // TestExpiryInRedis checks that the session's TTL is Redis's expiry of the

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/baton-go/baton"
+	"github.com/baton-go/baton/internal/sessiontest"
 	"github.com/baton-go/baton/session/sqlstore"
 	_ "modernc.org/sqlite"
 )
@@ -110,31 +110,7 @@ func TestUpdateTwoProcesses(t *testing.T) {
 	b := sqlstore.New(openDB(t, path), sqlstore.SQLite)
 	ctx := context.Background()
 	a.Load(ctx, "init") // creates the table before the race
-	const n = 40
-	var wg sync.WaitGroup
-	for i := range n {
-		st := a
-		if i%2 == 1 {
-			st = b
-		}
-		wg.Go(func() {
-			err := st.Update(ctx, "sid", time.Hour, func(cur map[string]any) map[string]any {
-				if cur == nil {
-					cur = map[string]any{}
-				}
-				cur[fmt.Sprint("k", i)] = i
-				return cur
-			})
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	data, err := a.Load(ctx, "sid")
-	if err != nil || len(data) != n {
-		t.Errorf("after %d concurrent updates through two stores: %d keys, %v; want %d", n, len(data), err, n)
-	}
+	sessiontest.ConcurrentUpdates(t, a, b, 40)
 }
 
 func TestCorrupt(t *testing.T) {
