@@ -178,14 +178,11 @@ func TestCoalesce(t *testing.T) {
 	a := startApp(t, appConfig{env: []string{"PROCAPP_READY_DELAY=500ms"}})
 	w1 := a.waitServing(10 * time.Second)
 	a.Signal(syscall.SIGUSR1)
-	// Wait until the first reload is under way.
-	deadline := time.Now().Add(5 * time.Second)
-	for !a.status().Reloading {
-		if time.Now().After(deadline) {
-			t.Fatal("reload not in progress")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The first reload is under way once its worker waits to report
+	// ready (the first worker said so too). Not GET /status: the new
+	// worker may answer that, and the master answers a worker's status
+	// only once the worker is current, at the end of the reload.
+	a.Log.WaitFor(t, 10*time.Second, 2, "procapp: ready in")
 	a.Signal(syscall.SIGUSR1)
 	time.Sleep(20 * time.Millisecond) // separate deliveries, not a readiness check
 	a.Signal(syscall.SIGUSR1)
@@ -194,7 +191,7 @@ func TestCoalesce(t *testing.T) {
 		t.Errorf("second reload = %q, want it to serve both later signals (waiters=2)", lines[1])
 	}
 	// No third reload may follow.
-	deadline = time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	var st proc.Status
 	for st = a.status(); st.Reloading || len(proctest.Children(a.PID)) > 1; st = a.status() {
 		if time.Now().After(deadline) {

@@ -167,6 +167,7 @@ func main() {
 		select {}
 	}
 	if d, err := time.ParseDuration(os.Getenv("PROCAPP_READY_DELAY")); err == nil {
+		fmt.Fprintf(os.Stderr, "procapp: ready in %s %d\n", d, os.Getpid())
 		time.Sleep(d)
 	}
 	if mode != "hang" {
